@@ -1,0 +1,147 @@
+"""The lab: one loaded GPT-2, its tokenizer, and gpt2lab's own traced forward pass over its weights."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import torch
+
+from .cache import KVCache
+from .config import ModelConfig
+from .errors import LabError
+from .forward import forward
+from .names import select_stages, stage_names
+from .trace import Trace
+from .weights import GPT2Weights
+
+
+def pick_device(device: str | torch.device | None = None) -> torch.device:
+    """The device to run on: the one asked for, else a CUDA GPU when present, else the CPU."""
+    if device is None:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise LabError("No CUDA GPU is available here; use device='cpu' (or leave device unset).")
+    return device
+
+
+class Lab:
+    """A GPT-2 to take apart.
+
+    ``lab.hf_model`` is the Hugging Face ``GPT2LMHeadModel`` (eval mode, eager attention) and
+    ``lab.tokenizer`` its ``GPT2TokenizerFast``; ``lab.trace(text)`` runs gpt2lab's own forward pass over
+    the same parameter tensors and returns every stage by name.
+    """
+
+    def __init__(self, hf_model, tokenizer, name: str, source: str = "", device=None):
+        self.device = pick_device(device)
+        self.hf_model = hf_model.to(self.device).eval()
+        self.hf_model.set_attn_implementation("eager")  # the attention pattern must exist to be shown
+        self.tokenizer = tokenizer
+        self.name = name  # what the model is called: "gpt2", "tiny", or a folder
+        self.source = source  # where it came from, in words
+        self.config = ModelConfig.from_hf(hf_model.config)
+        self.weights = GPT2Weights.from_hf(self.hf_model)  # views, not copies
+
+    def __repr__(self) -> str:
+        c = self.config
+        return (
+            f"Lab({self.name!r}: {c.n_layer} layers, {c.n_head} heads, d_model {c.d_model}, "
+            f"context {c.n_ctx}, vocabulary {c.vocab_size}, {self.n_params() / 1e6:.1f}M parameters, on {self.device})"
+        )
+
+    def n_params(self) -> int:
+        """Number of parameters (the tied embedding counted once)."""
+        return sum(p.numel() for p in self.hf_model.parameters())
+
+    # --- tokens -------------------------------------------------------------------------------------
+
+    def encode(self, text: str) -> list[int]:
+        """Token ids of ``text`` (``<|endoftext|>`` in the text becomes the special token)."""
+        return self.tokenizer.encode(text)
+
+    def decode(self, ids: Iterable[int]) -> str:
+        """The text of a list of token ids."""
+        return self.tokenizer.decode(list(ids))
+
+    def token_strings(self, ids: Iterable[int]) -> list[str]:
+        """How each token reads on its own (a token that is part of a character shows as its bytes)."""
+        from .tokens import token_display_strings
+
+        return token_display_strings(self.tokenizer, list(ids))
+
+    def to_ids(self, text_or_ids: str | Sequence[int] | torch.Tensor, already: int = 0) -> torch.Tensor:
+        """Check a text or a list of ids and return it as a (T,) tensor of ids that fits the context.
+
+        ``already`` is the number of positions a KV cache holds before these.
+        """
+        if isinstance(text_or_ids, str):
+            if text_or_ids == "":
+                raise LabError("The input is empty: type at least one character of text.")
+            ids = torch.tensor(self.encode(text_or_ids), dtype=torch.long)
+        else:
+            ids = torch.as_tensor(text_or_ids)
+            if ids.dtype.is_floating_point or ids.dtype == torch.bool or ids.dim() != 1:
+                raise LabError("Token ids must be a flat list of whole numbers, like [464, 3290].")
+            ids = ids.long()
+        n_ctx, vocab = self.config.n_ctx, self.config.vocab_size
+        if len(ids) == 0:
+            raise LabError("The input is empty: give at least one token.")
+        bad = ids[(ids < 0) | (ids >= vocab)]
+        if len(bad):
+            raise LabError(f"Token id {bad[0].item()} is outside this model's vocabulary (ids 0 to {vocab - 1:,}).")
+        if already + len(ids) > n_ctx:
+            if already:
+                raise LabError(
+                    f"The context window is full: {already:,} tokens are cached and {len(ids):,} more would pass "
+                    f"this model's limit of {n_ctx:,}; start again with a shorter text."
+                )
+            raise LabError(f"The input is {len(ids):,} tokens long but this model's context window holds {n_ctx:,}; shorten it.")
+        return ids
+
+    # --- the forward pass ----------------------------------------------------------------------------
+
+    def stage_names(self) -> list[str]:
+        """Every stage name a full trace of this model records, in order."""
+        return stage_names(self.config.n_layer)
+
+    def new_cache(self) -> KVCache:
+        """An empty KV cache for :meth:`trace` (room for the whole context window)."""
+        return KVCache.empty(self.config, device=self.device, dtype=self.weights.token_embedding.dtype)
+
+    @torch.inference_mode()
+    def trace(self, text_or_ids, *, cache: KVCache | None = None, keep: Iterable[str] | None = None) -> Trace:
+        """Run gpt2lab's forward pass and keep every stage (or only those in ``keep``, names or globs).
+
+        With a ``cache``, the input continues the tokens the cache holds: only the new positions are
+        computed, attending to the cached keys and values, and the cache is extended.
+
+        >>> lab = load("tiny")                                           # doctest: +SKIP
+        >>> t = lab.trace("The cat sat")                                  # doctest: +SKIP
+        >>> t["blocks.0.attn.pattern"].shape                              # doctest: +SKIP
+        torch.Size([4, 3, 3])
+        """
+        already = cache.length if cache is not None else 0
+        ids = self.to_ids(text_or_ids, already=already)
+        context_ids = ([] if cache is None else cache.ids) + ids.tolist()
+        kept = select_stages(keep, self.config.n_layer)
+        activations: dict[str, torch.Tensor] = {}
+
+        def record(name: str, tensor: torch.Tensor) -> torch.Tensor:
+            if name in kept:
+                activations[name] = tensor
+            return tensor
+
+        forward(ids.to(self.device), self.weights, self.config, record, cache)
+        if self.device.type != "cpu":  # traces come back to the CPU, ready to plot
+            activations = {name: t.cpu() for name, t in activations.items()}
+        context_tokens = self.token_strings(context_ids)
+        return Trace(
+            ids=ids,
+            tokens=context_tokens[already:],
+            start=already,
+            context_ids=torch.tensor(context_ids),
+            context_tokens=context_tokens,
+            activations=activations,
+            n_layer=self.config.n_layer,
+        )

@@ -1,0 +1,144 @@
+"""Loading a GPT-2: real checkpoints through Hugging Face, or the embedded model that ships with the kit.
+
+``load()`` never waits long for a network: it looks in the local Hugging Face cache first, then asks the
+hub for at most a few seconds, and otherwise loads the embedded model, saying so in one line.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+from pathlib import Path
+from urllib.parse import urlparse
+
+from .errors import LabError
+from .lab import Lab
+
+# Real GPT-2 checkpoints on the Hugging Face hub, by the names the course uses.
+HF_NAMES = ("gpt2", "gpt2-medium", "gpt2-large", "gpt2-xl", "distilgpt2")
+HUB_REPOS = {
+    "gpt2": "openai-community/gpt2",
+    "gpt2-medium": "openai-community/gpt2-medium",
+    "gpt2-large": "openai-community/gpt2-large",
+    "gpt2-xl": "openai-community/gpt2-xl",
+    "distilgpt2": "distilbert/distilgpt2",
+}
+EMBEDDED_NAME = "tiny"  # the small GPT-2 trained for this kit, shipped inside the package
+ASSETS = Path(__file__).parent / "assets"
+EMBEDDED_PATH = ASSETS / "tiny"
+GPT2_TOKENIZER_PATH = ASSETS / "gpt2_tokenizer"  # GPT-2's own 50,257-token tokenizer, offline
+HUB_TIMEOUT_S = 3.0  # how long "auto" waits for the hub before using the embedded model
+
+
+def load(name_or_path: str | os.PathLike | None = None, *, device=None, quiet: bool = False) -> Lab:
+    """Load a GPT-2 into a :class:`Lab`.
+
+    ``name_or_path``: ``None`` or ``"auto"`` (real ``gpt2`` if it can be had quickly, else the embedded
+    model), ``"tiny"`` (the embedded model, always offline), one of ``gpt2``, ``gpt2-medium``,
+    ``gpt2-large``, ``gpt2-xl``, ``distilgpt2``, or a folder written by ``save_pretrained``.
+    ``device``: ``"cpu"``, ``"cuda"``, or ``None`` for a GPU when there is one.
+    """
+    if name_or_path is None or name_or_path == "auto":
+        return _load_auto(device, quiet)
+    if name_or_path == EMBEDDED_NAME:
+        return load_folder(EMBEDDED_PATH, name=EMBEDDED_NAME, device=device, source="embedded in gpt2lab (offline)")
+    if name_or_path in HF_NAMES:
+        return _load_hub(str(name_or_path), device)
+    if Path(name_or_path).is_dir():
+        return load_folder(Path(name_or_path), device=device)
+    valid = ", ".join(repr(n) for n in ("auto", EMBEDDED_NAME, *HF_NAMES))
+    raise LabError(f"There is no model called {str(name_or_path)!r}: use one of {valid}, or the path of a folder saved with save_pretrained.")
+
+
+def load_folder(path: Path, *, name: str | None = None, device=None, source: str | None = None) -> Lab:
+    """Load a model folder in Hugging Face format (config.json, model.safetensors, tokenizer files)."""
+    from transformers import GPT2LMHeadModel
+
+    path = Path(path)
+    if not (path / "config.json").exists():
+        raise LabError(f"The folder {path} holds no config.json; give a folder written by save_pretrained.")
+    model = GPT2LMHeadModel.from_pretrained(path, local_files_only=True, attn_implementation="eager", use_safetensors=True)
+    model = model.float()  # the embedded model ships in fp16; the lessons compute in fp32
+    return Lab(model, load_tokenizer(path, model.config.vocab_size), name=name or str(path), source=source or f"local folder {path}", device=device)
+
+
+def load_tokenizer(path: Path, vocab_size: int):
+    """The folder's tokenizer, or GPT-2's own (shipped with the kit) for a folder without one."""
+    from transformers import GPT2TokenizerFast
+
+    has_files = (path / "tokenizer.json").exists() or (path / "vocab.json").exists()
+    if not has_files:
+        if vocab_size != 50257:
+            raise LabError(f"The folder {path} has no tokenizer files and its vocabulary ({vocab_size}) is not GPT-2's; save the tokenizer with the model.")
+        path = GPT2_TOKENIZER_PATH
+    tokenizer = GPT2TokenizerFast.from_pretrained(path, local_files_only=True)
+    # transformers 5 can build an empty tokenizer without a word of warning: refuse it.
+    if len(tokenizer) <= 1:
+        raise LabError(f"The tokenizer in {path} loaded empty; check its vocab.json/merges.txt or tokenizer.json.")
+    return tokenizer
+
+
+def _load_hub(name: str, device) -> Lab:
+    from transformers import GPT2LMHeadModel
+
+    repo = HUB_REPOS[name]
+    cached = _in_local_cache(repo)
+    if not cached and not hub_reachable():
+        raise LabError(
+            f"{name} is not in the local Hugging Face cache and the hub cannot be reached; connect to the internet, "
+            f"or use gpt2lab.load('{EMBEDDED_NAME}') for the embedded model."
+        )
+    model = GPT2LMHeadModel.from_pretrained(repo, local_files_only=cached, attn_implementation="eager", use_safetensors=True)
+    tokenizer = load_tokenizer(GPT2_TOKENIZER_PATH, model.config.vocab_size)  # GPT-2's, identical to the hub's
+    source = "from the local Hugging Face cache" if cached else "downloaded from the Hugging Face hub"
+    return Lab(model, tokenizer, name=name, source=source, device=device)
+
+
+def _load_auto(device, quiet: bool) -> Lab:
+    repo = HUB_REPOS["gpt2"]
+    if _in_local_cache(repo):
+        lab, why = _load_hub("gpt2", device), "it is in the local Hugging Face cache"
+    elif hub_reachable():
+        lab, why = _load_hub("gpt2", device), "the Hugging Face hub answered"
+    else:
+        lab = load(EMBEDDED_NAME, device=device)
+        why = f"real GPT-2 is not in the local cache and the Hugging Face hub did not answer within {HUB_TIMEOUT_S:.0f} s"
+    if not quiet:
+        print(f"gpt2lab: loaded {lab.name!r} ({lab.n_params() / 1e6:.1f}M parameters) because {why}.")
+    return lab
+
+
+def _in_local_cache(repo: str) -> bool:
+    """True if the checkpoint's config and safetensors weights are in the local Hugging Face cache."""
+    from huggingface_hub import try_to_load_from_cache
+
+    found = [try_to_load_from_cache(repo, f) for f in ("config.json", "model.safetensors")]
+    return all(isinstance(f, str) for f in found)
+
+
+def hub_reachable(timeout: float = HUB_TIMEOUT_S) -> bool:
+    """Can we open a connection to the Hugging Face hub within ``timeout`` seconds?
+
+    ``HF_HUB_OFFLINE=1`` means no. The probe runs in a thread, so even a stuck name lookup cannot hold
+    the caller longer than ``timeout``.
+    """
+    from huggingface_hub import constants
+
+    if constants.HF_HUB_OFFLINE or os.environ.get("HF_HUB_OFFLINE", "").upper() in ("1", "ON", "YES", "TRUE"):
+        return False
+    url = urlparse(constants.ENDPOINT)
+    host, port = url.hostname, url.port or (443 if url.scheme == "https" else 80)
+    answered = threading.Event()
+
+    def probe():
+        try:
+            with socket.create_connection((host, port), timeout=timeout):
+                answered.set()
+        except OSError:
+            pass
+
+    thread = threading.Thread(target=probe, daemon=True)
+    thread.start()
+    thread.join(timeout)
+    return answered.is_set()

@@ -1,0 +1,64 @@
+"""A trace: every intermediate tensor of one forward pass, by stage name.
+
+``trace["blocks.0.attn.pattern"]`` is block 0's attention pattern. Tensors have no batch axis (a trace
+is one sequence) and live on the CPU, ready to plot. See :mod:`gpt2lab.names` for every name and shape.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from .errors import LabError
+
+
+@dataclass
+class Trace:
+    ids: torch.Tensor  # (T,)  token ids of the positions computed in this call
+    tokens: list[str]  # their display strings
+    start: int  # position of ids[0]: 0, or the number of tokens the KV cache already held
+    context_ids: torch.Tensor  # (T_all,)  every position attended to: cached ones, then ids
+    context_tokens: list[str]  # their display strings (the key axis of attention)
+    activations: dict[str, torch.Tensor]  # stage name -> tensor, in the order they were computed
+    n_layer: int  # number of blocks of the model that made it
+
+    def __getitem__(self, name: str) -> torch.Tensor:
+        try:
+            return self.activations[name]
+        except KeyError:
+            from .names import stage_names
+
+            if name in stage_names(self.n_layer):
+                raise LabError(f"The stage {name!r} was not kept in this trace; trace again with keep=None to keep every stage.") from None
+            raise LabError(f"No stage is called {name!r}; see gpt2lab.stage_names({self.n_layer}) for the names.") from None
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.activations
+
+    @property
+    def names(self) -> list[str]:
+        """The names of the stages this trace kept, in the order they were computed."""
+        return list(self.activations)
+
+    @property
+    def logits(self) -> torch.Tensor:
+        """(T, vocab_size): the scores of every possible next token, at every position."""
+        return self["logits"]
+
+    @property
+    def positions(self) -> range:
+        """The positions computed in this call."""
+        return range(self.start, self.start + len(self.ids))
+
+    def nbytes(self) -> int:
+        """Memory held by the kept tensors, in bytes."""
+        return sum(t.numel() * t.element_size() for t in self.activations.values())
+
+    def __repr__(self) -> str:
+        shown = "".join(self.tokens)
+        shown = shown if len(shown) <= 40 else shown[:37] + "..."
+        return (
+            f"Trace({len(self.ids)} tokens from position {self.start}: {shown!r}, "
+            f"{len(self.activations)} stages, {self.nbytes() / 2**20:.1f} MiB)"
+        )
