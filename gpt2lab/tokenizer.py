@@ -255,6 +255,20 @@ def describe_bytes(data: bytes, start: int, end: int) -> tuple[str, bool]:
     return "".join(parts), cut
 
 
+@dataclass(frozen=True)
+class TokenCost:
+    """How much a text costs: models read (and APIs bill) tokens, not characters."""
+
+    text: str
+    characters: int  # len(text): what a person counts
+    bytes: int  # UTF-8 bytes: what the tokenizer starts from ("é" is 2, "😀" is 4)
+    tokens: int  # what the model reads
+
+    @property
+    def characters_per_token(self) -> float:
+        return self.characters / self.tokens if self.tokens else 0.0
+
+
 # ---------------------------------------------------------------------------------------------------
 # the tokenizer
 
@@ -295,10 +309,13 @@ class BPETokenizer:
         """Read ``vocab.json`` and ``merges.txt`` from a folder (the files GPT2TokenizerFast reads)."""
         folder = Path(folder)
         vocab_path, merges_path = folder / "vocab.json", folder / "merges.txt"
-        if not vocab_path.is_file() or not merges_path.is_file():
-            raise LabError(f"The folder {folder} needs both vocab.json and merges.txt.")
-        vocab = json.loads(vocab_path.read_text(encoding="utf-8"))
-        return cls(vocab, read_merges(merges_path.read_text(encoding="utf-8")))
+        if vocab_path.is_file() and merges_path.is_file():
+            vocab = json.loads(vocab_path.read_text(encoding="utf-8"))
+            return cls(vocab, read_merges(merges_path.read_text(encoding="utf-8")))
+        # transformers 5's save_pretrained writes only tokenizer.json, which holds the same two lists
+        if (folder / "tokenizer.json").is_file():
+            return cls.from_tokenizer_json(json.loads((folder / "tokenizer.json").read_text(encoding="utf-8")))
+        raise LabError(f"The folder {folder} needs vocab.json and merges.txt (or a tokenizer.json).")
 
     @classmethod
     def from_hf(cls, hf_tokenizer) -> BPETokenizer:
@@ -307,7 +324,11 @@ class BPETokenizer:
         transformers 5 keeps no path to ``vocab.json``; the vocabulary and merges live in the Rust
         tokenizer, whose JSON form has them under ``"model"``.
         """
-        state = json.loads(hf_tokenizer.backend_tokenizer.to_str())
+        return cls.from_tokenizer_json(json.loads(hf_tokenizer.backend_tokenizer.to_str()))
+
+    @classmethod
+    def from_tokenizer_json(cls, state: dict) -> BPETokenizer:
+        """Build from the contents of a Hugging Face ``tokenizer.json`` (already parsed)."""
         model = state["model"]
         if model.get("type") != "BPE":
             raise LabError(f"This tokenizer is {model.get('type')}, not the byte-level BPE of GPT-2.")
@@ -391,6 +412,10 @@ class BPETokenizer:
             tokens.append(TokenView(self.vocab[symbol], symbol, data[offset : offset + size], label, cut))
             offset += size
         return PreTokenWork(pre_token, data, tuple(start_symbols), tuple(steps), tuple(tokens))
+
+    def cost(self, text: str) -> TokenCost:
+        """Count characters, bytes and tokens: ``gpt2_tokenizer().cost("héllo")`` has 5, 6 and 3."""
+        return TokenCost(text, len(text), len(text.encode("utf-8")), len(self.encode(text)))
 
     # -- decoding ----------------------------------------------------------------------------------
 

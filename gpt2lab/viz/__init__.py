@@ -1,0 +1,3 @@
+"""Views: figures and self-contained HTML for each stage. Each submodule is one view family."""
+
+from . import token_chips

@@ -1,0 +1,3 @@
+"""Interactive views built from core ipywidgets only. Each submodule is one widget."""
+
+from . import tokenizer_widget
