@@ -81,11 +81,13 @@ class Lab:
             ids = torch.tensor(self.encode(text_or_ids), dtype=torch.long)
         else:
             ids = torch.as_tensor(text_or_ids)
+            if ids.numel() == 0:
+                raise LabError("The input is empty: give at least one token.")
             if ids.dtype.is_floating_point or ids.dtype == torch.bool or ids.dim() != 1:
                 raise LabError("Token ids must be a flat list of whole numbers, like [464, 3290].")
             ids = ids.long()
         n_ctx, vocab = self.config.n_ctx, self.config.vocab_size
-        if len(ids) == 0:
+        if len(ids) == 0:  # a text of only characters the tokenizer drops
             raise LabError("The input is empty: give at least one token.")
         bad = ids[(ids < 0) | (ids >= vocab)]
         if len(bad):
