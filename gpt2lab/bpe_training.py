@@ -40,6 +40,12 @@ class TrainingRun:
     merges: tuple[LearnedMerge, ...]
     tokenizer: BPETokenizer  # 256 byte tokens + one token per merge + <|endoftext|>
 
+    def tokenizer_after(self, n_merges: int) -> BPETokenizer:
+        """The tokenizer as it was after the first ``n_merges`` merges (0: bytes only)."""
+        if not 0 <= n_merges <= len(self.merges):
+            raise LabError(f"This run learned {len(self.merges)} merges; ask for 0 to {len(self.merges)}.")
+        return _tokenizer_from_merges([m.pair for m in self.merges[:n_merges]])
+
 
 def count_words(text: str) -> dict[tuple[str, ...], int]:
     """Count pre-tokens, each written as a tuple of one printable symbol per byte.

@@ -6,7 +6,8 @@ from transformers import GPT2TokenizerFast
 
 from gpt2lab.errors import LabError
 from gpt2lab.tokenizer import BPETokenizer, gpt2_tokenizer
-from gpt2lab.widgets.tokenizer_widget import TokenizerExplorer, as_bpe_tokenizer, word_label
+from gpt2lab.bpe_training import train_bpe
+from gpt2lab.widgets.tokenizer_widget import BPETrainingExplorer, TokenizerExplorer, as_bpe_tokenizer, word_label
 
 
 @pytest.fixture(scope="module")
@@ -104,3 +105,39 @@ def test_uses_only_core_keyboard_reachable_widgets(explorer):
     assert all(isinstance(w, core) for w in walk(explorer.view))
     assert "application/vnd.jupyter.widget-view+json" in explorer._repr_mimebundle_()
     assert word_label(3, " a\n") == "3: ·a↵"
+
+
+PARAGRAPH = ("It is a truth universally acknowledged, that a single man in possession of a good fortune, "
+             "must be in want of a wife.")
+
+
+def test_training_explorer_adds_merges_one_by_one():
+    trainer = BPETrainingExplorer(PARAGRAPH, num_merges=12)
+    n_bytes = len(PARAGRAPH.encode())
+    assert trainer.step.max == len(trainer.run.merges) == 12 and trainer.step.value == 0
+    assert f"{n_bytes} tokens" in trainer.summary.value  # no merges yet: one token per byte
+    counts = []
+    for k in range(trainer.step.max + 1):
+        trainer.step.value = k
+        counts.append(len(trainer.run.tokenizer_after(k).encode(PARAGRAPH)))
+        assert f"{counts[-1]} tokens" in trainer.summary.value
+        assert trainer.table.value.count("<tr>") == k + 1  # header + k merges
+    assert counts == sorted(counts, reverse=True) and counts[-1] < n_bytes
+
+
+def test_training_explorer_errors_keep_the_last_run():
+    trainer = BPETrainingExplorer(PARAGRAPH, num_merges=5)
+    trainer.step.value = 3
+    trainer.text.value = ""
+    assert "Type some text" in trainer.message.value and trainer.run.text == PARAGRAPH
+    trainer.text.value = "x" * (trainer.max_chars + 1)
+    assert "please shorten it" in trainer.message.value
+    trainer.text.value = "the cat and the hat and the bat"
+    assert trainer.message.value == "" and trainer.step.value == 0 and trainer.step.max > 0
+
+
+def test_tokenizer_after_checks_its_range():
+    run = train_bpe(PARAGRAPH, 5)
+    assert len(run.tokenizer_after(0)) == 257 and len(run.tokenizer_after(5)) == len(run.tokenizer)
+    with pytest.raises(LabError):
+        run.tokenizer_after(6)

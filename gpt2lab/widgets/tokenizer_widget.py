@@ -1,4 +1,4 @@
-"""A tokenizer explorer: type text, see its tokens as chips, and step through the merges of one word.
+"""Two explorers: type text and see its tokens (and the merges of one word); train a BPE and watch it grow.
 
 Built from core ipywidgets only (Textarea, ToggleButtons, Dropdown, IntSlider, HTML), so it works in
 JupyterLab 4, Notebook 7 and Colab with no extra widget manager, and every control can be reached with
@@ -8,6 +8,8 @@ Tab and driven with the keyboard (arrow keys move the slider). All drawing is do
     explorer = TokenizerExplorer(gpt2_tokenizer())
     explorer            # shows it in a notebook
     explorer.text.value = "naïve café"   # what typing does; the chips update at once
+
+    trainer = BPETrainingExplorer("a paragraph to learn merges from ...")
 """
 
 from __future__ import annotations
@@ -16,9 +18,10 @@ from html import escape
 
 import ipywidgets as widgets
 
+from ..bpe_training import TrainingRun, train_bpe
 from ..errors import LabError
 from ..tokenizer import BPETokenizer, EncodingWork
-from ..viz.token_chips import VISIBLE_WHITESPACE, merge_steps_html, token_chips_html
+from ..viz.token_chips import VISIBLE_WHITESPACE, learned_merges_html, merge_steps_html, token_chips_html
 
 MAX_CHARS = 2_000  # more would be thousands of chips: slow to draw, and nothing more to learn
 SHOW_OPTIONS = (("text", "text"), ("vocab.json form", "printable"), ("bytes", "bytes"))
@@ -125,6 +128,62 @@ class TokenizerExplorer:
         self.word.options = options
         self.word.value = best
         self.on_word_change()
+
+
+class BPETrainingExplorer:
+    """Learn merges from a text, then add them one at a time with a slider and watch the tokens grow."""
+
+    def __init__(self, text: str, num_merges: int = 40, max_chars: int = 5_000):
+        self.num_merges = num_merges
+        self.max_chars = max_chars
+        self.run: TrainingRun | None = None  # the last text that trained without error
+
+        self.text = widgets.Textarea(value=text, description="Text", continuous_update=False,
+                                     layout=widgets.Layout(width="95%", height="100px"))
+        self.step = widgets.IntSlider(description="Merges", min=0, max=0, value=0)
+        self.message = widgets.HTML()
+        self.summary = widgets.HTML()
+        self.chips = widgets.HTML()
+        self.table = widgets.HTML()
+        self.text.observe(self.on_text_change, names="value")
+        self.step.observe(self.on_step_change, names="value")
+        self.view = widgets.VBox([
+            self.text, widgets.HTML("Edit the text, then leave the box (Tab) to learn again; "
+                                    "move the slider with ← → to add merges one at a time."),
+            self.message, self.step, self.summary, self.chips, self.table,
+        ])
+        self.on_text_change()
+
+    def _repr_mimebundle_(self, **kwargs):
+        return self.view._repr_mimebundle_(**kwargs)
+
+    def on_text_change(self, change=None) -> None:
+        """Learn the merges of the new text; on a learner error, say why and keep the last run."""
+        try:
+            if not self.text.value:
+                raise LabError("Type some text to learn merges from.")
+            if len(self.text.value) > self.max_chars:
+                raise LabError(f"That text has {len(self.text.value):,} characters; training here takes at "
+                               f"most {self.max_chars:,}, so please shorten it.")
+            self.run = train_bpe(self.text.value, self.num_merges)
+        except LabError as error:
+            self.message.value = _error_html(str(error))
+            return
+        self.message.value = ""
+        self.step.max = len(self.run.merges)
+        self.step.value = 0
+        self.on_step_change()
+
+    def on_step_change(self, change=None) -> None:
+        if self.run is None:
+            return
+        k = self.step.value
+        work = self.run.tokenizer_after(k).encode_and_show_work(self.run.text)
+        n_bytes = len(self.run.text.encode("utf-8"))
+        self.summary.value = (f"after {k} of {len(self.run.merges)} merges: {n_bytes} bytes → "
+                              f"<b>{len(work.ids)} tokens</b>")
+        self.chips.value = token_chips_html(work).data
+        self.table.value = learned_merges_html(self.run, upto=k).data
 
 
 def _summary_html(work: EncodingWork) -> str:
