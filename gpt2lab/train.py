@@ -1,0 +1,248 @@
+"""Train the kit's tiny GPT-2 on Jane Austen, on a CPU: ``python -m gpt2lab.train --minutes 90``.
+
+The loop is the textbook one -- sample random windows of text, predict each next token, step AdamW --
+plus what a long CPU run needs: a time budget (the cosine learning-rate schedule runs over the
+budget, so a 10-minute and a 100-minute run both end at the low learning rate), a checkpoint of the
+*full* training state every few minutes (``--resume`` picks it up), and, at every checkpoint and at
+the end, the shippable model folder (default ``gpt2lab/assets/tiny/``).
+
+Example (a CI-sized run)::
+
+    python -m gpt2lab.train --slice-chars 20000 --max-steps 5 --n-layer 1 --out /tmp/tiny --run-dir /tmp/run
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import math
+import shlex
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+REPO_ASSETS = Path(__file__).resolve().parent / "assets"
+
+
+@dataclass
+class TrainConfig:
+    # --- model shape (GPT-2 architecture) ---
+    n_layer: int = 4  # transformer blocks
+    n_embd: int = 256  # residual stream width
+    n_head: int = 4  # attention heads (head size n_embd / n_head = 64, as in GPT-2)
+    n_positions: int = 512  # context length; training always uses full-length windows
+    n_merges: int = 7935  # GPT-2 merges kept: vocabulary = 256 bytes + merges + <|endoftext|> = 8,192
+    # --- optimisation ---
+    batch_size: int = 8  # windows per step (8 x 512 = 4,096 tokens)
+    lr: float = 2e-3  # peak learning rate (small models tolerate a high one)
+    min_lr_ratio: float = 0.1  # the cosine decays to lr * this
+    warmup_steps: int = 100  # linear warm-up from 0, so early huge gradients do not wreck Adam's statistics
+    weight_decay: float = 0.1  # on matrices only, not on biases/LayerNorm gains
+    beta1: float = 0.9  # AdamW's momentum
+    beta2: float = 0.99  # AdamW's second-moment decay (0.99 suits small batches)
+    grad_clip: float = 1.0  # clip the global gradient norm
+    # --- budget and bookkeeping ---
+    minutes: float | None = None  # training-time budget (the LR schedule spans it)
+    max_steps: int | None = None  # or a step budget (if both, whichever ends first)
+    threads: int = 1  # torch.set_num_threads: one core leaves the other to the rest of the machine
+    seed: int = 0  # seeds the initial weights and the window sampler
+    slice_chars: int | None = None  # train on only the first this-many characters (CI-sized runs)
+    eval_every: int = 50  # steps between held-out loss measurements (on a fixed subset)
+    eval_tokens: int = 8192  # size of that subset (the card uses the whole held-out text)
+    checkpoint_minutes: float = 10.0  # wall-clock minutes between checkpoints + folder exports
+    out: str = str(REPO_ASSETS / "tiny")  # the shippable model folder
+    run_dir: str = "runs/tiny"  # checkpoint and log (git-ignored)
+    resume: bool = False  # continue from run_dir/checkpoint
+    stop_at_step: int | None = None  # checkpoint and stop early at this step, as if interrupted (tests resume)
+
+
+def build_model(cfg: TrainConfig, eos_id: int):
+    """A randomly initialised GPT2LMHeadModel of ``cfg``'s shape (seeded by ``cfg.seed``)."""
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    config = GPT2Config(
+        vocab_size=256 + cfg.n_merges + 1,
+        n_positions=cfg.n_positions,
+        n_embd=cfg.n_embd,
+        n_layer=cfg.n_layer,
+        n_head=cfg.n_head,
+        activation_function="gelu_new",
+        resid_pdrop=0.0,
+        embd_pdrop=0.0,
+        attn_pdrop=0.0,
+        tie_word_embeddings=True,
+        # GPT2Config defaults these to 50256, which does not exist in a smaller vocabulary
+        bos_token_id=eos_id,
+        eos_token_id=eos_id,
+        pad_token_id=eos_id,
+    )
+    torch.manual_seed(cfg.seed)
+    return GPT2LMHeadModel(config)
+
+
+def token_ids(text: str, tokenizer, name: str, cache: Path) -> np.ndarray:
+    """Tokenize ``text`` once and cache the ids as ``.npy`` (uint16: the vocabulary is < 65,536)."""
+    import hashlib
+
+    key = hashlib.sha256(text.encode()).hexdigest()[:16]
+    path = cache / f"{name}-{len(tokenizer)}-{key}.npy"
+    if path.exists():
+        return np.load(path, allow_pickle=False)
+    ids = np.array(tokenizer(text).input_ids, dtype=np.uint16)
+    np.save(path, ids, allow_pickle=False)
+    return ids
+
+
+def lr_at(cfg: TrainConfig, step: int, progress: float) -> float:
+    """Linear warm-up over ``warmup_steps``, then cosine from ``lr`` to ``lr * min_lr_ratio`` as progress goes 0 -> 1."""
+    if step < cfg.warmup_steps:
+        return cfg.lr * (step + 1) / cfg.warmup_steps
+    cosine = 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
+    return cfg.lr * (cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * cosine)
+
+
+def make_optimizer(model, cfg: TrainConfig) -> torch.optim.AdamW:
+    """AdamW with weight decay on the 2-D weights only (GPT-2/nanoGPT practice)."""
+    params = [p for p in model.parameters() if p.requires_grad]
+    decay = [p for p in params if p.dim() >= 2]
+    no_decay = [p for p in params if p.dim() < 2]
+    groups = [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    return torch.optim.AdamW(groups, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
+
+
+def train(cfg: TrainConfig, command: str = "") -> dict:
+    """Run (or resume) training; return the final metrics (also in ``cfg.out``/metrics.json)."""
+    from tqdm import tqdm
+
+    from .training.corpus import cache_dir, load_austen
+    from .training.export import cpu_name, export_folder, heldout_nats
+    from .training.small_tokenizer import write_truncated_tokenizer
+    from .training.state import load_state, save_state
+
+    torch.set_num_threads(cfg.threads)
+    run_dir = Path(cfg.run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+
+    train_text, heldout_text = load_austen()
+    if cfg.slice_chars:
+        train_text = train_text[: cfg.slice_chars]
+        heldout_text = heldout_text[: max(cfg.slice_chars // 10, 2000)]
+    tokenizer = write_truncated_tokenizer(run_dir / "tokenizer", cfg.n_merges)
+    train_ids = torch.from_numpy(token_ids(train_text, tokenizer, "train", cache_dir()).astype(np.int64))  # (N,)
+    heldout_ids = torch.from_numpy(token_ids(heldout_text, tokenizer, "heldout", cache_dir()).astype(np.int64))  # (M,)
+    eval_ids = heldout_ids[: cfg.eval_tokens + 1]  # the fixed subset for the loss curve
+
+    model = build_model(cfg, tokenizer.eos_token_id)
+    model.train()
+    optimizer = make_optimizer(model, cfg)
+    sampler = torch.Generator().manual_seed(cfg.seed)  # draws the training windows
+    step, tokens_seen, seconds, log = 0, 0, 0.0, []
+    log_path = run_dir / "log.jsonl"
+    if cfg.resume:
+        info = load_state(run_dir / "checkpoint", model, optimizer, sampler)
+        step, tokens_seen, seconds = info["step"], info["tokens_seen"], info["train_seconds"]
+        log = [json.loads(line) for line in log_path.read_text().splitlines() if line]
+        log = [r for r in log if r["step"] <= step]  # drop rows written after the checkpoint
+        log_path.write_text("".join(json.dumps(r) + "\n" for r in log))
+    elif log_path.exists():
+        log_path.unlink()
+
+    T, B = cfg.n_positions, cfg.batch_size
+    budget = cfg.minutes * 60 if cfg.minutes else None
+    parameters = sum(p.numel() for p in model.parameters())  # the tied embedding is one Parameter
+    facts = lambda: {  # noqa: E731 -- everything the card reports besides the held-out loss
+        **{k: v for k, v in dataclasses.asdict(cfg).items() if k not in ("out", "run_dir", "resume", "stop_at_step")},
+        "betas": [cfg.beta1, cfg.beta2],
+        "parameters": parameters,
+        "weights_bytes": 2 * parameters,
+        "train_tokens": len(train_ids),
+        "step": step,
+        "tokens_seen": tokens_seen,
+        "train_seconds": round(seconds, 1),
+        "tokens_per_second": tokens_seen / max(seconds, 1e-9),
+        "cpu": cpu_name(),
+        "command": command,
+    }
+
+    def progress() -> float:
+        fractions = [seconds / budget if budget else 0.0, step / cfg.max_steps if cfg.max_steps else 0.0]
+        return max(fractions)
+
+    def checkpoint() -> dict:
+        save_state(run_dir / "checkpoint", model, optimizer, sampler, {"step": step, "tokens_seen": tokens_seen, "train_seconds": seconds, "config": dataclasses.asdict(cfg)})
+        metrics = export_folder(Path(cfg.out), model, cfg.n_merges, heldout_ids, heldout_text, facts(), log)
+        model.train()
+        return metrics
+
+    bar = tqdm(total=cfg.max_steps, initial=step, unit="step", dynamic_ncols=True)
+    last_checkpoint, running, running_n = time.monotonic(), 0.0, 0
+    while progress() < 1.0:
+        t0 = time.perf_counter()
+        for group in optimizer.param_groups:
+            group["lr"] = lr_at(cfg, step, progress())
+        starts = torch.randint(0, len(train_ids) - T - 1, (B,), generator=sampler)
+        x = torch.stack([train_ids[s : s + T] for s in starts.tolist()])  # (B, T)
+        y = torch.stack([train_ids[s + 1 : s + T + 1] for s in starts.tolist()])  # (B, T)
+        logits = model(x).logits  # (B, T, vocab)
+        loss = F.cross_entropy(logits.flatten(0, 1), y.flatten())
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+        optimizer.step()
+        step += 1
+        tokens_seen += B * T
+        seconds += time.perf_counter() - t0
+        running, running_n = running + loss.item(), running_n + 1
+
+        if step % cfg.eval_every == 0 or progress() >= 1.0:
+            row = {"step": step, "tokens": tokens_seen, "seconds": round(seconds, 1), "lr": optimizer.param_groups[0]["lr"], "train_loss": running / running_n}
+            nats, count = heldout_nats(model, eval_ids, T)
+            model.train()
+            row["heldout_loss"] = nats / count
+            log.append(row)
+            with log_path.open("a") as f:
+                f.write(json.dumps(row) + "\n")
+            running, running_n = 0.0, 0
+            bar.set_postfix(train=f"{row['train_loss']:.3f}", heldout=f"{row['heldout_loss']:.3f}", tok_s=f"{tokens_seen / seconds:.0f}")
+        if budget and not cfg.max_steps:
+            bar.total = max(step, round(step / max(progress(), 1e-9)))  # the estimated final step
+        bar.update(1)
+        if step == cfg.stop_at_step:
+            break
+        if time.monotonic() - last_checkpoint > cfg.checkpoint_minutes * 60 and progress() < 1.0:
+            checkpoint()
+            last_checkpoint = time.monotonic()
+    bar.close()
+    return checkpoint()
+
+
+def parse_args(argv: list[str] | None = None) -> TrainConfig:
+    """Every TrainConfig field becomes a ``--flag`` (``n_layer`` -> ``--n-layer``)."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    for field in dataclasses.fields(TrainConfig):
+        flag = "--" + field.name.replace("_", "-")
+        if field.type in ("bool",):
+            parser.add_argument(flag, action="store_true")
+        else:
+            kind = {"int": int, "float": float, "str": str, "int | None": int, "float | None": float}[field.type]
+            parser.add_argument(flag, type=kind, default=field.default)
+    return TrainConfig(**vars(parser.parse_args(argv)))
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    cfg = parse_args(argv)
+    if cfg.minutes is None and cfg.max_steps is None:
+        raise SystemExit("give a budget: --minutes and/or --max-steps")
+    metrics = train(cfg, command="python -m gpt2lab.train " + shlex.join(argv))
+    print(f"held-out: {metrics['heldout_loss_per_token']:.4f} nats/token, {metrics['heldout_loss_per_char']:.4f} nats/char -> {cfg.out}")
+
+
+if __name__ == "__main__":
+    main()

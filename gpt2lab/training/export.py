@@ -1,0 +1,195 @@
+"""Measure the model and write the shippable folder: fp16 weights, tokenizer, card, metrics, loss curve.
+
+The held-out loss is measured on the *shipped* weights (saved in fp16, reloaded in fp32), so
+``python -m gpt2lab.evaluate`` on the folder reproduces ``metrics.json`` exactly.
+
+Held-out loss per token: the mean cross-entropy (nats) over every held-out token after the first,
+each predicted from up to ``n_positions`` tokens before it (non-overlapping windows).
+Per character: the same total nats divided by the held-out characters (the novels' text, not
+counting the ``<|endoftext|>`` separators) -- comparable across tokenizers.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import platform
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from transformers import GPT2LMHeadModel, GPT2TokenizerFast
+
+from .corpus import EOT, LICENCE_NOTE
+from .small_tokenizer import write_truncated_tokenizer
+
+SAMPLE_PROMPTS = [
+    "It is a truth universally acknowledged",
+    "Mr. Darcy",
+    "Emma Woodhouse was",
+    "\"My dear Elinor,\" said",
+    "The weather at Bath",
+]
+SAMPLE_SEED = 1234  # the card's samples are reproducible: torch.manual_seed(1234) before each
+SAMPLE_SETTINGS = dict(do_sample=True, top_k=40, temperature=0.8, max_new_tokens=60)
+
+
+@torch.no_grad()
+def heldout_nats(model: GPT2LMHeadModel, ids: torch.Tensor, block: int, batch_size: int = 8) -> tuple[float, int]:
+    """(total nats, tokens predicted) over ``ids`` (shape (N,)) in non-overlapping windows of ``block``.
+
+    Window k feeds ``ids[k*block : (k+1)*block]`` and predicts the next token at each position, so
+    every token but the first is predicted exactly once. ``ids = [5, 6, 7], block = 2`` -> windows
+    ``[5, 6] -> [6, 7]``: two predictions.
+    """
+    model.eval()
+    n_full = (len(ids) - 1) // block  # windows with a full block of targets
+    windows = [(k * block, block) for k in range(n_full)]
+    if n_full * block < len(ids) - 1:
+        windows.append((n_full * block, len(ids) - 1 - n_full * block))  # the shorter last one
+    total, count = 0.0, 0
+    for b in range(0, len(windows), batch_size):
+        for group in _same_length(windows[b : b + batch_size]):
+            t = group[0][1]
+            x = torch.stack([ids[s : s + t] for s, _ in group])  # (B, T)
+            y = torch.stack([ids[s + 1 : s + t + 1] for s, _ in group])  # (B, T)
+            logits = model(x).logits.float()  # (B, T, vocab)
+            total += F.cross_entropy(logits.flatten(0, 1), y.flatten(), reduction="sum").item()
+            count += y.numel()
+    return total, count
+
+
+def _same_length(windows: list[tuple[int, int]]) -> list[list[tuple[int, int]]]:
+    """Split a batch of (start, length) windows into groups of equal length (only the last one differs)."""
+    groups: dict[int, list] = {}
+    for w in windows:
+        groups.setdefault(w[1], []).append(w)
+    return list(groups.values())
+
+
+def heldout_metrics(model: GPT2LMHeadModel, ids: torch.Tensor, heldout_text: str, block: int) -> dict:
+    """Held-out loss in nats per token and per character (see the module docstring)."""
+    nats, tokens = heldout_nats(model, ids, block)
+    chars = len(heldout_text.replace(EOT, ""))
+    return {"heldout_tokens": tokens, "heldout_chars": chars, "heldout_loss_per_token": nats / tokens, "heldout_loss_per_char": nats / chars}
+
+
+def samples(model: GPT2LMHeadModel, tokenizer: GPT2TokenizerFast) -> list[dict]:
+    """Continuations of ``SAMPLE_PROMPTS``, each with ``torch.manual_seed(SAMPLE_SEED)`` (global RNG restored after)."""
+    out = []
+    with torch.random.fork_rng():
+        for prompt in SAMPLE_PROMPTS:
+            torch.manual_seed(SAMPLE_SEED)
+            ids = tokenizer(prompt, return_tensors="pt").input_ids  # (1, T)
+            # a tiny CI model may have fewer positions than prompt + continuation
+            settings = {**SAMPLE_SETTINGS, "max_new_tokens": min(SAMPLE_SETTINGS["max_new_tokens"], model.config.n_positions - ids.shape[1])}
+            gen = model.generate(ids, attention_mask=torch.ones_like(ids), pad_token_id=tokenizer.eos_token_id, **settings)
+            out.append({"prompt": prompt, "continuation": tokenizer.decode(gen[0, ids.shape[1] :])})
+    return out
+
+
+def plot_loss(log: list[dict], path: Path) -> None:
+    """Train and held-out loss (nats/token) against tokens seen, saved as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display on a training machine
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 3.5), dpi=100)
+    rows = [r for r in log if "train_loss" in r]
+    ax.plot([r["tokens"] / 1e6 for r in rows], [r["train_loss"] for r in rows], label="train", lw=1)
+    rows = [r for r in log if "heldout_loss" in r]
+    ax.plot([r["tokens"] / 1e6 for r in rows], [r["heldout_loss"] for r in rows], label="held-out (subset)", lw=1.5)
+    ax.set_xlabel("tokens seen (millions)")
+    ax.set_ylabel("loss (nats per token)")
+    ax.set_title("Tiny GPT-2 on Jane Austen")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def cpu_name() -> str:
+    """The CPU model from /proc/cpuinfo (or platform.processor() elsewhere)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def export_folder(out: Path, model: GPT2LMHeadModel, n_merges: int, heldout_ids: torch.Tensor, heldout_text: str, facts: dict, log: list[dict]) -> dict:
+    """Write the shippable folder ``out``; return the metrics written to ``metrics.json``."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    half = copy.deepcopy(model).half()
+    half.save_pretrained(out)
+    tokenizer = write_truncated_tokenizer(out, n_merges)
+    # measure what we ship: the fp16 weights, reloaded as fp32
+    shipped = GPT2LMHeadModel.from_pretrained(out, dtype=torch.float32, attn_implementation="eager")
+    metrics = {**facts, **heldout_metrics(shipped, heldout_ids, heldout_text, shipped.config.n_positions)}
+    metrics["samples"] = samples(shipped, tokenizer)
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    plot_loss(log, out / "loss_curve.png")
+    (out / "MODEL_CARD.md").write_text(model_card(metrics, shipped.config), encoding="utf-8")
+    return metrics
+
+
+def model_card(m: dict, config) -> str:
+    """The model card's Markdown, from ``metrics.json``'s figures."""
+    sample_text = "\n\n".join(f"**{s['prompt']}**{s['continuation']}".replace("\n", " ") for s in m["samples"])
+    return f"""# gpt2lab tiny GPT-2 (Jane Austen)
+
+A {m['parameters'] / 1e6:.2f}M-parameter GPT-2 trained from scratch on a CPU, small enough to ship
+inside the kit, so every notebook works offline. It writes Austen-flavoured text; it is a teaching
+model, not a useful language model.
+
+## Model
+- Architecture: `transformers.GPT2LMHeadModel` (pre-LayerNorm blocks, `gelu_new`, learned positions,
+  LM head tied to the token embedding): {config.n_layer} layers, {config.n_embd} wide, {config.n_head} heads,
+  context {config.n_positions} tokens, dropout 0.
+- Parameters: {m['parameters']:,} (the tied embedding counted once).
+- Weights: `model.safetensors` in float16 ({m['weights_bytes'] / 1e6:.1f} MB); load with
+  `GPT2LMHeadModel.from_pretrained(folder, dtype=torch.float32)`.
+- Tokenizer: GPT-2's own byte-level BPE truncated to its first {m['n_merges']:,} merges: vocabulary
+  {config.vocab_size:,} = 256 bytes + {m['n_merges']:,} merges + `<|endoftext|>` (id {config.eos_token_id}).
+  Every other token has the same id as in GPT-2 (ids are a prefix of GPT-2's). 8,192 keeps the
+  embedding small (a third of the parameters) while still merging most common Austen words;
+  Austen's held-out text is {m['heldout_chars'] / m['heldout_tokens']:.2f} characters per token.
+
+## Data
+- {LICENCE_NOTE}
+- Lines joined into paragraphs, front matter before chapter 1 dropped, novels separated by
+  `<|endoftext|>`. Held out: the last 5% of each novel ({m['heldout_chars']:,} characters,
+  {m['heldout_tokens']:,} tokens); trained on the rest ({m['train_tokens']:,} tokens).
+
+## Training
+- AdamW (lr {m['lr']}, betas {m['betas']}, weight decay {m['weight_decay']}), {m['warmup_steps']} warm-up steps then cosine
+  decay to {m['min_lr_ratio']} x lr over the time budget; batches of {m['batch_size']} random windows of
+  {config.n_positions + 1} tokens; seed {m['seed']}.
+- Steps: {m['step']:,}; tokens seen: {m['tokens_seen']:,} ({m['tokens_seen'] / max(m['train_tokens'], 1):.1f} passes over the training text).
+- Training time: {m['train_seconds'] / 60:.1f} minutes on {m['cpu']}, {m['threads']} thread(s)
+  ({m['tokens_per_second']:,.0f} tokens/s).
+- Command: `{m['command']}`
+
+## Results
+- Held-out loss: **{m['heldout_loss_per_token']:.4f} nats per token**, **{m['heldout_loss_per_char']:.4f} nats per character**
+  (the fp16 weights as shipped; every held-out token predicted once from up to {config.n_positions} tokens
+  of context; per character = the same total over the novels' characters). Recompute with
+  `python -m gpt2lab.evaluate`.
+- Loss curve: `loss_curve.png`.
+
+![loss curve](loss_curve.png)
+
+## Samples
+Sampled with `torch.manual_seed({SAMPLE_SEED})`, `{SAMPLE_SETTINGS}`:
+
+{sample_text}
+
+## Licence
+Model weights: MIT, like the kit. Training texts: public domain. Tokenizer merges: from OpenAI's
+GPT-2 (MIT; see `gpt2lab/assets/gpt2_tokenizer/`).
+"""
