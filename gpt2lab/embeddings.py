@@ -32,4 +32,32 @@ def position_embedding(start: int, length: int, wpe: torch.Tensor) -> torch.Tens
     tensor([[1., 1.],
             [2., 2.]])
     """
-    return wpe[start : start + length]  # (T, d_model)
+    positions = torch.arange(start, start + length, device=wpe.device)  # (T,)
+    return wpe[positions]  # (T, d_model)  a lookup by position, just like the token lookup
+
+
+def nearest_tokens(wte: torch.Tensor, token_id: int, k: int = 10) -> tuple[torch.Tensor, torch.Tensor]:
+    """The ``k`` tokens whose embeddings point most nearly the same way as ``token_id``'s (itself excluded).
+
+    Similarity is the cosine of the angle between embedding vectors, from -1 to 1.
+    Returns (ids, similarities), each (k,), most similar first.
+
+    >>> nearest_tokens(torch.tensor([[1., 0.], [0., 1.], [1., 0.1]]), 0, k=1)
+    (tensor([2]), tensor([0.9950]))
+    """
+    unit = wte / wte.norm(dim=-1, keepdim=True)  # (vocab_size, d_model)  every row of length 1
+    similarity = unit @ unit[token_id]  # (vocab_size,)
+    similarity[token_id] = float("-inf")  # a token is always most similar to itself
+    top = similarity.topk(k)
+    return top.indices, top.values
+
+
+def cosine_similarity_matrix(vectors: torch.Tensor) -> torch.Tensor:
+    """Cosine similarity between every pair of rows. vectors: (N, d). Returns (N, N).
+
+    >>> cosine_similarity_matrix(torch.tensor([[1., 0.], [0., 2.]]))
+    tensor([[1., 0.],
+            [0., 1.]])
+    """
+    unit = vectors / vectors.norm(dim=-1, keepdim=True)  # (N, d)
+    return unit @ unit.T  # (N, N)

@@ -147,6 +147,9 @@ def test_the_forward_reads_the_hf_parameters_without_copying():
     w = lab.weights
     assert w.token_embedding.data_ptr() in params and w.position_embedding.data_ptr() in params
     assert all(b.qkv_weight.data_ptr() in params and b.fc_weight.data_ptr() in params for b in w.blocks)
+    # ... but a trace holds computed values, never views of the weights.
+    trace = lab.trace(torch.arange(4))
+    assert not any(t.requires_grad or t.untyped_storage().data_ptr() in params for t in trace.activations.values())
     # Change a weight in the HF model: gpt2lab's trace changes with it.
     before = lab.trace(torch.arange(4)).logits.clone()
     with torch.no_grad():

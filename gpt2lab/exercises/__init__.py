@@ -1,3 +1,5 @@
 """Checkers for the exercises at the end of each notebook. Each submodule serves one notebook."""
 
 from . import checks, tokenization
+from . import embeddings
+from . import model_sizes
