@@ -120,7 +120,7 @@ def train(cfg: TrainConfig, command: str = "") -> dict:
     """Run (or resume) training; return the final metrics (also in ``cfg.out``/metrics.json)."""
     from tqdm import tqdm
 
-    from .training.corpus import cache_dir, load_austen
+    from .training.corpus import cache_dir, load_split
     from .training.export import cpu_name, export_folder, heldout_nats
     from .training.small_tokenizer import write_truncated_tokenizer
     from .training.state import load_state, save_state
@@ -129,10 +129,7 @@ def train(cfg: TrainConfig, command: str = "") -> dict:
     run_dir = Path(cfg.run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
 
-    train_text, heldout_text = load_austen()
-    if cfg.slice_chars:
-        train_text = train_text[: cfg.slice_chars]
-        heldout_text = heldout_text[: max(cfg.slice_chars // 10, 2000)]
+    train_text, heldout_text = load_split(cfg.slice_chars)
     tokenizer = write_truncated_tokenizer(run_dir / "tokenizer", cfg.n_merges)
     train_ids = torch.from_numpy(token_ids(train_text, tokenizer, "train", cache_dir()).astype(np.int64))  # (N,)
     heldout_ids = torch.from_numpy(token_ids(heldout_text, tokenizer, "heldout", cache_dir()).astype(np.int64))  # (M,)

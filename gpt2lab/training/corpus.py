@@ -126,3 +126,12 @@ def load_austen(refresh: bool = False) -> tuple[str, str]:
     train_path.write_text(train, encoding="utf-8")
     heldout_path.write_text(heldout, encoding="utf-8")
     return train, heldout
+
+
+def load_split(slice_chars: int | None = None) -> tuple[str, str]:
+    """``load_austen()``, or for a CI-sized run its first ``slice_chars`` training characters and a
+    held-out text a tenth as long (at least 2,000 characters)."""
+    train, heldout = load_austen()
+    if slice_chars:
+        train, heldout = train[:slice_chars], heldout[: max(slice_chars // 10, 2000)]
+    return train, heldout

@@ -53,7 +53,7 @@ def heldout_nats(model: GPT2LMHeadModel, ids: torch.Tensor, block: int, batch_si
             t = group[0][1]
             x = torch.stack([ids[s : s + t] for s, _ in group])  # (B, T)
             y = torch.stack([ids[s + 1 : s + t + 1] for s, _ in group])  # (B, T)
-            logits = model(x).logits.float()  # (B, T, vocab)
+            logits = model(x, attention_mask=torch.ones_like(x)).logits.float()  # (B, T, vocab); no padding
             total += F.cross_entropy(logits.flatten(0, 1), y.flatten(), reduction="sum").item()
             count += y.numel()
     return total, count

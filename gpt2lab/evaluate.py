@@ -1,0 +1,49 @@
+"""Recompute a model folder's held-out loss: ``python -m gpt2lab.evaluate [folder]``.
+
+Reloads the shipped folder (fp16 weights as fp32, its own tokenizer), tokenizes the held-out Austen
+text (the last 5% of each novel, see ``gpt2lab.training.corpus``) and measures the loss per token
+and per character exactly as the model card does, then compares with the folder's ``metrics.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import torch
+
+DEFAULT_FOLDER = Path(__file__).resolve().parent / "assets" / "tiny"
+
+
+def evaluate_folder(folder: Path = DEFAULT_FOLDER, threads: int = 1) -> dict:
+    """Held-out figures of the model in ``folder``: {"heldout_loss_per_token": ..., "heldout_loss_per_char": ...}."""
+    from transformers import GPT2LMHeadModel, GPT2TokenizerFast
+
+    from .training.corpus import load_split
+    from .training.export import heldout_metrics
+
+    torch.set_num_threads(threads)
+    model = GPT2LMHeadModel.from_pretrained(folder, dtype=torch.float32, attn_implementation="eager")
+    tokenizer = GPT2TokenizerFast.from_pretrained(folder)
+    assert len(tokenizer) == model.config.vocab_size  # guards against the silently empty tokenizer
+    # a CI-sized run (--slice-chars) was measured on a shorter held-out text; use the same one
+    card = json.loads((Path(folder) / "metrics.json").read_text())
+    _, heldout_text = load_split(card.get("slice_chars"))
+    ids = torch.tensor(tokenizer(heldout_text).input_ids)  # (M,)
+    return heldout_metrics(model, ids, heldout_text, model.config.n_positions)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("folder", nargs="?", type=Path, default=DEFAULT_FOLDER)
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args(argv)
+    measured = evaluate_folder(args.folder, args.threads)
+    card = json.loads((args.folder / "metrics.json").read_text())
+    for key in ("heldout_loss_per_token", "heldout_loss_per_char"):
+        print(f"{key}: {measured[key]:.4f} (metrics.json: {card[key]:.4f})")
+
+
+if __name__ == "__main__":
+    main()
