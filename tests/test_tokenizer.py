@@ -410,6 +410,8 @@ def test_chips_are_self_contained_and_escaped(gpt2):
     assert html.count('title="id ') == len(work.ids)
     assert html.count("dashed") == sum(t.is_partial for t in work.tokens)
     assert "↵" in html and "⇥" in html and "·" in html
+    # the space inside "[😀 1-3/4]" is part of the notation, not a space token: not drawn as ·
+    assert "&nbsp;1-3/4</span>]" in html and "·</span>1-3/4" not in html
     for show in ("printable", "bytes"):
         _assert_self_contained(token_chips.token_chips_html(work.tokens, show=show).data)
     assert "no tokens" in token_chips.token_chips_html([]).data

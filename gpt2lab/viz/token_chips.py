@@ -12,6 +12,7 @@ newline, ``⇥`` a tab. A chip with a dashed border holds only part of a charact
 
 from __future__ import annotations
 
+import re
 from html import escape
 
 from IPython.display import HTML
@@ -49,12 +50,28 @@ def _wrap(body: str) -> HTML:
     return HTML(f'<div style="{_FONT}line-height:1.5">{body}</div>')
 
 
+# a piece of a character in a label, as written by tokenizer.describe_bytes: "[😀 1-3/4]"; it cannot be
+# mistaken for text, because a space followed by digits never occurs inside one pre-token
+_PIECE_OF_CHARACTER = re.compile(r"\[(\S+) (\d+(?:-\d+)?/\d)\]")
+
+
+def label_html(label: str) -> str:
+    """A token's label as HTML: whitespace drawn, pieces of characters as ``[😀 1-3/4]`` in small print."""
+    out, last = [], 0
+    for match in _PIECE_OF_CHARACTER.finditer(label):
+        out.append(visible_whitespace(label[last : match.start()]))
+        out.append(f'[{escape(match.group(1))}<span style="font-size:0.7em;opacity:0.8">&nbsp;{match.group(2)}</span>]')
+        last = match.end()
+    out.append(visible_whitespace(label[last:]))
+    return "".join(out)
+
+
 def _chip_face(token: TokenView, show: str) -> str:
     if show == "printable":
         return escape(token.printable)
     if show == "bytes":
         return hex_bytes(token.bytes)
-    return visible_whitespace(token.label)
+    return label_html(token.label)
 
 
 def token_chip(token: TokenView, index: int = 0, show: str = "text", is_special: bool = False) -> str:
@@ -99,7 +116,7 @@ def _symbol_box(symbol: str, highlight: bool) -> str:
     return (
         f'<span style="{_BOX}text-align:center;border:{border};background:{background}">'
         f'{escape(symbol)}<br><span style="font-size:0.75em;color:#444;white-space:pre">'
-        f"{visible_whitespace(label)}</span></span>"
+        f"{label_html(label)}</span></span>"
     )
 
 
