@@ -5,6 +5,7 @@ import json
 from pathlib import Path
 
 import pytest
+from data.tokenizer_corpus import CORPUS
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from transformers import GPT2TokenizerFast
@@ -13,7 +14,6 @@ import gpt2lab.bpe_training
 import gpt2lab.exercises.tokenization
 import gpt2lab.tokenizer
 import gpt2lab.viz.token_chips
-from data.tokenizer_corpus import CORPUS
 from gpt2lab.bpe_training import count_pairs, train_bpe
 from gpt2lab.errors import LabError
 from gpt2lab.tokenizer import (

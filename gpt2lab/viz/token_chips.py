@@ -120,53 +120,54 @@ def _symbol_box(symbol: str, highlight: bool) -> str:
     )
 
 
+def _table(headers, rows) -> str:
+    """An HTML table: ``headers`` are strings, ``rows`` are lists of cell HTML."""
+    head = "".join(f'<th style="{_CELL}">{h}</th>' for h in headers)
+    body = "".join("<tr>" + "".join(f'<td style="{_CELL}">{c}</td>' for c in row) + "</tr>" for row in rows)
+    return f'<table style="{_TABLE}"><tr>{head}</tr>{body}</table>'
+
+
+def _pre(text: str) -> str:
+    """Text with its whitespace drawn and kept as typed (no collapsing of runs of spaces)."""
+    return f'<span style="white-space:pre">{visible_whitespace(text)}</span>'
+
+
 def merge_steps_html(piece: PreTokenWork, upto: int | None = None) -> HTML:
     """The merges of one pre-token, one row per step; the symbol each step made is highlighted.
 
     ``upto``: show only the first ``upto`` merges (0 shows the starting bytes), for stepping through.
     """
     steps = piece.merges if upto is None else piece.merges[: max(0, upto)]
-    head = f'<div>pre-token <b style="white-space:pre">{visible_whitespace(piece.text)}</b>: '
-    head += f"{len(piece.bytes)} bytes ({hex_bytes(piece.bytes)}), {len(piece.merges)} merges</div>"
-    rows = [
-        f'<tr><td style="{_CELL}">start</td><td style="{_CELL}">one symbol per byte</td>'
-        f'<td style="{_CELL}">{"".join(_symbol_box(s, False) for s in piece.start_symbols)}</td></tr>'
-    ]
+    head = (f"<div>pre-token <b>{_pre(piece.text)}</b>: {len(piece.bytes)} bytes ({hex_bytes(piece.bytes)}), "
+            f"{len(piece.merges)} merges</div>")
+    rows = [["start", "one symbol per byte", "".join(_symbol_box(s, False) for s in piece.start_symbols)]]
     for number, step in enumerate(steps, start=1):
-        boxes = "".join(_symbol_box(s, s == step.result) for s in step.symbols)
-        rule = f"{escape(step.pair[0])} + {escape(step.pair[1])} → <b>{escape(step.result)}</b>"
-        rows.append(
-            f'<tr><td style="{_CELL}">{number}</td><td style="{_CELL}">rank {step.rank}: {rule}</td>'
-            f'<td style="{_CELL}">{boxes}</td></tr>'
-        )
+        rule = f"rank {step.rank}: {escape(step.pair[0])} + {escape(step.pair[1])} → <b>{escape(step.result)}</b>"
+        rows.append([str(number), rule, "".join(_symbol_box(s, s == step.result) for s in step.symbols)])
     if upto is None or upto >= len(piece.merges):
         ids = ", ".join(str(t.id) for t in piece.tokens)
-        rows.append(f'<tr><td style="{_CELL}">ids</td><td style="{_CELL}" colspan="2">{ids}'
-                    " (no neighbouring pair left in merges.txt)</td></tr>")
-    header = f'<tr><th style="{_CELL}">step</th><th style="{_CELL}">merge</th><th style="{_CELL}">symbols</th></tr>'
-    return _wrap(head + f'<table style="{_TABLE}">{header}{"".join(rows)}</table>')
+        rows.append(["ids", "no neighbouring pair left in merges.txt", ids])
+    return _wrap(head + _table(("step", "merge", "symbols"), rows))
 
 
 def show_work_html(work: EncodingWork) -> HTML:
     """The whole encoding as a table: each pre-token, its bytes, its printable form, merges, tokens, ids."""
-    header = "".join(f'<th style="{_CELL}">{h}</th>' for h in ("pre-token", "bytes", "printable", "merges", "tokens", "ids"))
     rows, index = [], 0
     for piece in work.pieces:
         chips = ""
         for token in piece.tokens:
             chips += token_chip(token, index, "text", piece.is_special)
             index += 1
-        cells = (
-            f'<span style="white-space:pre">{visible_whitespace(piece.text)}</span>',
+        rows.append([
+            _pre(piece.text),
             "(special token: looked up whole)" if piece.is_special else hex_bytes(piece.bytes),
             escape("".join(piece.start_symbols)),
             str(len(piece.merges)),
             chips,
             ", ".join(str(i) for i in piece.ids),
-        )
-        rows.append("<tr>" + "".join(f'<td style="{_CELL}">{c}</td>' for c in cells) + "</tr>")
+        ])
     summary = f"<div>{len(work.text)} characters → {len(work.pieces)} pre-tokens → {len(work.ids)} tokens</div>"
-    return _wrap(summary + f'<table style="{_TABLE}"><tr>{header}</tr>{"".join(rows)}</table>')
+    return _wrap(summary + _table(("pre-token", "bytes", "printable", "merges", "tokens", "ids"), rows))
 
 
 def byte_table_html() -> HTML:
@@ -182,31 +183,24 @@ def byte_table_html() -> HTML:
             cells.append(f'<td style="{style}" title="byte {b}">{escape(table[b])}<br>'
                          f'<span style="font-size:0.7em;opacity:0.7">{b:02X}</span></td>')
         rows.append("<tr>" + "".join(cells) + "</tr>")
-    note = "<div>Each cell: the printable character for a byte (hex below). Shaded: bytes that are not printable on their own (controls, space, ...), moved to U+0100 and up.</div>"
+    note = ("<div>Each cell: the printable character for a byte (hex below). Shaded: bytes that are not "
+            "printable on their own (controls, space, ...), moved to U+0100 and up.</div>")
     return _wrap(note + f'<table style="{_TABLE}">{"".join(rows)}</table>')
 
 
 def learned_merges_html(run: TrainingRun, upto: int | None = None) -> HTML:
     """The merges a :func:`~gpt2lab.bpe_training.train_bpe` run learned, in order, with counts and examples."""
     merges = run.merges if upto is None else run.merges[: max(0, upto)]
-    header = "".join(f'<th style="{_CELL}">{h}</th>' for h in ("rank", "pair", "new token", "count", "seen in"))
-    rows = []
-    for m in merges:
-        examples = ", ".join(f'<span style="white-space:pre">{visible_whitespace(e)}</span>' for e in m.examples)
-        cells = (str(m.rank), _symbol_box(m.pair[0], False) + " + " + _symbol_box(m.pair[1], False),
-                 _symbol_box(m.result, True), str(m.count), examples)
-        rows.append("<tr>" + "".join(f'<td style="{_CELL}">{c}</td>' for c in cells) + "</tr>")
+    rows = [[str(m.rank), _symbol_box(m.pair[0], False) + " + " + _symbol_box(m.pair[1], False),
+             _symbol_box(m.result, True), str(m.count), ", ".join(_pre(e) for e in m.examples)] for m in merges]
     summary = f"<div>{len(merges)} of {len(run.merges)} merges learned from {len(run.text)} characters</div>"
-    return _wrap(summary + f'<table style="{_TABLE}"><tr>{header}</tr>{"".join(rows)}</table>')
+    return _wrap(summary + _table(("rank", "pair", "new token", "count", "seen in"), rows))
 
 
 def token_cost_html(costs: list[TokenCost]) -> HTML:
     """A table of characters, bytes and tokens for several texts (see ``BPETokenizer.cost``)."""
-    header = "".join(f'<th style="{_CELL}">{h}</th>' for h in ("text", "characters", "bytes", "tokens", "characters per token"))
     rows = []
     for c in costs:
         text = c.text if len(c.text) <= 60 else c.text[:57] + "..."
-        cells = (f'<span style="white-space:pre">{visible_whitespace(text)}</span>', c.characters, c.bytes,
-                 c.tokens, f"{c.characters_per_token:.2f}")
-        rows.append("<tr>" + "".join(f'<td style="{_CELL}">{x}</td>' for x in cells) + "</tr>")
-    return _wrap(f'<table style="{_TABLE}"><tr>{header}</tr>{"".join(rows)}</table>')
+        rows.append([_pre(text), c.characters, c.bytes, c.tokens, f"{c.characters_per_token:.2f}"])
+    return _wrap(_table(("text", "characters", "bytes", "tokens", "characters per token"), rows))

@@ -24,6 +24,7 @@ from ..tokenizer import BPETokenizer, EncodingWork
 from ..viz.token_chips import VISIBLE_WHITESPACE, learned_merges_html, merge_steps_html, token_chips_html
 
 MAX_CHARS = 2_000  # more would be thousands of chips: slow to draw, and nothing more to learn
+DEFAULT_TEXT = "Hello world! GPT-2 reads bytes: naïve café 😀"
 SHOW_OPTIONS = (("text", "text"), ("vocab.json form", "printable"), ("bytes", "bytes"))
 
 
@@ -44,7 +45,7 @@ def word_label(index: int, text: str) -> str:
 class TokenizerExplorer:
     """Text in, coloured token chips out; pick one pre-token ("word") and step through its merges."""
 
-    def __init__(self, tokenizer, text: str = "Hello world! GPT-2 reads bytes: naïve café 😀", max_chars: int = MAX_CHARS):
+    def __init__(self, tokenizer, text: str = DEFAULT_TEXT, max_chars: int = MAX_CHARS):
         self.tokenizer = as_bpe_tokenizer(tokenizer)
         self.max_chars = max_chars
         self.work: EncodingWork | None = None  # the last text that encoded without error
