@@ -20,6 +20,7 @@ from .errors import LabError
 from .lab import Lab, pick_device
 from .loading import EMBEDDED_NAME, HF_NAMES, load
 from .names import BLOCK_STAGES, stage_names
+from .presenter import set_display_mode
 from .trace import Trace
 
 __version__ = "0.1.0"
@@ -35,5 +36,6 @@ __all__ = [
     "Trace",
     "load",
     "pick_device",
+    "set_display_mode",
     "stage_names",
 ]

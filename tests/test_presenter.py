@@ -1,0 +1,50 @@
+"""Presenter and compact modes resize figures and widget text; a bad mode name gets one sentence."""
+
+from __future__ import annotations
+
+import ipywidgets as widgets
+import matplotlib.pyplot as plt
+import pytest
+
+import gpt2lab
+from gpt2lab import presenter
+
+
+@pytest.fixture(autouse=True)
+def back_to_default():
+    yield
+    gpt2lab.set_display_mode("default")
+
+
+def rendered_size(fig):
+    fig.canvas.draw()
+    return fig.canvas.get_width_height()
+
+
+def test_presenter_mode_enlarges_figures_and_text():
+    gpt2lab.set_display_mode("default")
+    fig, ax = plt.subplots(figsize=(4, 3))
+    title = ax.set_title("attention")
+    default_px, default_pt = rendered_size(fig), title.get_fontsize()
+    plt.close(fig)
+    html = gpt2lab.set_display_mode("presenter")
+    fig, ax = plt.subplots(figsize=(4, 3))
+    title = ax.set_title("attention")
+    assert rendered_size(fig)[0] > default_px[0] and title.get_fontsize() > 1.4 * default_pt
+    plt.close(fig)
+    assert "font-size: 22px" in html.data and ".gpt2lab" in html.data
+    gpt2lab.set_display_mode("compact")
+    assert plt.rcParams["font.size"] < 10 and presenter.current_display_mode().name == "compact"
+
+
+def test_themed_widgets_carry_the_current_style():
+    gpt2lab.set_display_mode("presenter")
+    box = presenter.themed(widgets.VBox([widgets.Button(description="Step")]))
+    assert "gpt2lab" in box._dom_classes
+    assert isinstance(box.children[0], widgets.HTML) and "22px" in box.children[0].value
+    assert box.children[1].description == "Step"
+
+
+def test_unknown_mode_is_one_sentence():
+    with pytest.raises(gpt2lab.LabError, match="no display mode 'projector'.*'presenter'"):
+        gpt2lab.set_display_mode("projector")
