@@ -1,0 +1,90 @@
+"""The logit lens: read the residual stream after every block as if it were the last one.
+
+GPT-2 turns its final residual stream into next-token scores with the final LayerNorm and the
+unembedding (the token embedding matrix, transposed). Nothing stops us from applying the same two steps to
+the stream *earlier*: after the embeddings, after block 0, after block 1, ... Each reading is the model's
+"best guess so far", and watching it change shows where in the depth a prediction forms. (The idea and the
+name come from nostalgebraist's 2020 post "interpreting GPT: the logit lens".)
+
+    lens = logit_lens(lab, trace, position=-1, top_k=5)
+    lens.top_tokens[-1]     # after the last block: exactly the model's own top 5 next tokens
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from .errors import LabError
+from .forward import unembed
+from .layernorm import layer_norm
+
+
+@dataclass(frozen=True)
+class LogitLens:
+    """The top next-token guesses read off the residual stream at each depth, for one position."""
+
+    position: int  # the position read (an index into the trace's tokens)
+    token: str  # the token at that position: the lens guesses what comes after it
+    labels: list[str]  # one per reading: "embeddings", "after block 0", ..., "after block n_layer-1"
+    stages: list[str]  # the trace stage each reading comes from
+    top_ids: torch.Tensor  # (n_readings, top_k)  token ids, most probable first
+    top_tokens: list[list[str]]  # (n_readings, top_k)  their display strings
+    top_probs: torch.Tensor  # (n_readings, top_k)  their probabilities under that reading
+    final_id: int  # the model's own top next token (the last reading's first choice)
+    final_token: str  # its display string
+    final_probs: torch.Tensor  # (n_readings,)  the probability each reading gives the final token
+
+    def first_layer_agreeing(self) -> int:
+        """The index of the first reading whose top guess is already the model's final answer."""
+        agrees = (self.top_ids[:, 0] == self.final_id).nonzero()
+        return int(agrees[0])  # the last reading always agrees, so there is one
+
+
+def lens_logits(resid: torch.Tensor, ln_weight: torch.Tensor, ln_bias: torch.Tensor, eps: float, wte: torch.Tensor) -> torch.Tensor:
+    """Final LayerNorm, then unembedding, applied to any residual-stream vectors.
+
+    resid: (n, d_model). Returns (n, vocab_size). Applied to the last block's output, this IS the model's
+    logits computation, so the last reading equals ``trace.logits`` exactly.
+    """
+    return unembed(layer_norm(resid, ln_weight, ln_bias, eps), wte)  # (n, vocab_size)
+
+
+def logit_lens(lab, trace, position: int = -1, top_k: int = 5) -> LogitLens:
+    """Read the top ``top_k`` next tokens off the stream at ``position`` before block 0 and after each block.
+
+    ``trace`` must keep ``blocks.*.resid_pre``/``resid_post`` (a full trace does). ``position`` indexes
+    ``trace.tokens``; -1 is the last token, whose next token is the one the model generates.
+    """
+    T = len(trace.tokens)
+    if not -T <= position < T:
+        raise LabError(f"Position {position} is outside the {T} tokens of this trace; use 0 to {T - 1}, or -1 for the last.")
+    if not 1 <= top_k <= lab.config.vocab_size:
+        raise LabError(f"top_k must be between 1 and the vocabulary size ({lab.config.vocab_size:,}), not {top_k}.")
+    position = position % T
+    stages = ["blocks.0.resid_pre"] + [f"blocks.{i}.resid_post" for i in range(trace.n_layer)]
+    labels = ["embeddings"] + [f"after block {i}" for i in range(trace.n_layer)]
+    for stage in stages:
+        if stage not in trace:
+            raise LabError(f"This trace did not keep {stage!r}; trace again with keep=None to use the logit lens.")
+    resid = torch.stack([trace[s][position] for s in stages])  # (n_readings, d_model)
+    w = lab.weights
+    with torch.inference_mode():
+        logits = lens_logits(resid.to(w.token_embedding.device), w.ln_final_weight, w.ln_final_bias,
+                             lab.config.layer_norm_eps, w.token_embedding).float().cpu()  # (n_readings, vocab)
+    probs = torch.softmax(logits, dim=-1)  # (n_readings, vocab_size)
+    top_probs, top_ids = probs.topk(top_k, dim=-1)  # 2 x (n_readings, top_k)
+    final_id = int(top_ids[-1, 0])
+    return LogitLens(
+        position=position,
+        token=trace.tokens[position],
+        labels=labels,
+        stages=stages,
+        top_ids=top_ids,
+        top_tokens=[lab.token_strings(row.tolist()) for row in top_ids],
+        top_probs=top_probs,
+        final_id=final_id,
+        final_token=lab.token_strings([final_id])[0],
+        final_probs=probs[:, final_id],
+    )

@@ -1,0 +1,255 @@
+"""Figures of masked self-attention: one head's pattern, the mask step by step, all heads, one query, Q/K/V.
+
+Every function takes tensors and token strings out of a trace (never a model) and returns a
+:class:`~gpt2lab.viz.figures.LabFigure`; the numbers drawn are exactly the numbers given, so
+``fig.axes[0].images[0].get_array()`` is the pattern itself.
+
+Conventions on every heatmap: rows are queries (the position doing the looking), columns are keys (the
+positions looked at), so row t of a pattern is where token t reads from. Patterns are drawn on a fixed
+0-to-1 scale so two heads can be compared by eye.
+
+How -inf is drawn: the causal mask puts -inf above the diagonal, a number no colour scale can hold. Those
+cells are *masked* in the image (its array is a NumPy masked array whose mask is the causal mask and whose
+data still holds -inf) and drawn in :data:`MASKED_COLOUR`, a dark grey outside the colour scale, with
+"−∞" written in them when the cells are big enough to read.
+
+    trace = lab.trace("The cat sat on the mat")
+    pattern_heatmap(trace["blocks.0.attn.pattern"][2], trace.tokens)         # layer 0, head 2
+    mask_steps(trace["blocks.0.attn.scores"][2], trace["blocks.0.attn.pattern"][2], trace.tokens)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from ..attention import apply_causal_mask, causal_mask
+from ..errors import LabError
+from .figures import new_figure, set_token_ticks, token_label
+
+PATTERN_CMAP = "Blues"  # attention weights: white (0) to dark blue (1)
+SCORE_CMAP = "RdBu_r"  # scores can be negative: blue below 0, red above
+VECTOR_CMAP = "PuOr_r"  # q, k, v entries: signed, centred on 0
+MASKED_COLOUR = "#404040"  # -inf cells of the masked scores: outside every colour scale
+NEG_INF = "−∞"  # the label written in masked cells
+MAX_ANNOTATED = 12  # write each cell's number only when there are at most this many keys
+
+
+def _numpy(x: torch.Tensor) -> np.ndarray:
+    return x.detach().float().cpu().numpy()
+
+
+def _check_matrix(matrix: torch.Tensor, query_tokens, key_tokens, what: str):
+    """Check a (T, T_all) matrix against its labels and return the key labels to use."""
+    key_tokens = query_tokens if key_tokens is None else key_tokens
+    if matrix.dim() != 2:
+        raise LabError(f"Give one head's {what} of shape (T, T_all), e.g. trace['blocks.0.attn.{what}'][head], "
+                       f"not a tensor of shape {tuple(matrix.shape)}.")
+    if matrix.shape != (len(query_tokens), len(key_tokens)):
+        raise LabError(f"The {what} has shape {tuple(matrix.shape)} but there are {len(query_tokens)} query and "
+                       f"{len(key_tokens)} key tokens; with a KV cache pass key_tokens=trace.context_tokens.")
+    return key_tokens
+
+
+def _label_axes(ax, query_tokens, key_tokens, ylabels: bool = True) -> None:
+    set_token_ticks(ax, key_tokens, "x")
+    if ylabels:
+        set_token_ticks(ax, query_tokens, "y")
+        ax.set_ylabel("query (looking)")
+    else:
+        ax.set_yticks([])
+    ax.set_xlabel("key (looked at)")
+
+
+def _annotate(ax, values: np.ndarray, fmt: str = "{:.2f}", limit: float = 1.0) -> None:
+    """Write each cell's value in it ("−∞" for -inf), white on the dark cells (|value| > 0.6 * limit)."""
+    for (i, j), value in np.ndenumerate(values):
+        if not np.isfinite(value):
+            ax.text(j, i, NEG_INF, ha="center", va="center", color="white", fontsize="small")
+        else:
+            colour = "white" if abs(value) > 0.6 * limit else "black"
+            ax.text(j, i, fmt.format(value), ha="center", va="center", color=colour, fontsize="x-small")
+
+
+def _pattern_image(ax, pattern: np.ndarray, annotate: bool):
+    image = ax.imshow(pattern, cmap=PATTERN_CMAP, vmin=0.0, vmax=1.0, interpolation="nearest")
+    if annotate:
+        _annotate(ax, pattern)
+    return image
+
+
+def pattern_heatmap(pattern: torch.Tensor, query_tokens, key_tokens=None, *, title: str | None = None,
+                    annotate: bool | None = None):
+    """One head's attention pattern as a heatmap, tokens on both axes.
+
+    pattern: (T, T_all), e.g. ``trace["blocks.0.attn.pattern"][head]``; each row sums to 1. ``key_tokens``
+    defaults to ``query_tokens`` (pass ``trace.context_tokens`` for a trace made with a KV cache).
+    ``annotate``: write each weight in its cell (default: when there are at most 12 keys).
+    """
+    key_tokens = _check_matrix(pattern, query_tokens, key_tokens, "pattern")
+    annotate = len(key_tokens) <= MAX_ANNOTATED if annotate is None else annotate
+    size = 2.5 + 0.35 * min(len(key_tokens), 30)
+    fig, axes = new_figure(width=size + 1.2, height=size)
+    ax = axes[0, 0]
+    image = _pattern_image(ax, _numpy(pattern), annotate)
+    _label_axes(ax, query_tokens, key_tokens)
+    ax.set_title(title or "attention pattern: each row sums to 1")
+    fig.colorbar(image, ax=ax, label="attention weight", shrink=0.8)
+    return fig
+
+
+def mask_steps(scores: torch.Tensor, pattern: torch.Tensor, query_tokens, key_tokens=None, *,
+               title: str | None = None, annotate: bool | None = None):
+    """Three panels: the scores, the scores after the causal mask (−∞ above the diagonal), and the softmax.
+
+    scores, pattern: (T, T_all) of one head, e.g. ``trace["blocks.0.attn.scores"][head]`` and the same
+    head's ``attn.pattern``. The first two panels share one colour scale; −∞ cells are drawn in
+    :data:`MASKED_COLOUR` (see the module docstring).
+    """
+    key_tokens = _check_matrix(scores, query_tokens, key_tokens, "scores")
+    _check_matrix(pattern, query_tokens, key_tokens, "pattern")
+    annotate = len(key_tokens) <= MAX_ANNOTATED if annotate is None else annotate
+    raw = _numpy(scores)  # (T, T_all)
+    masked = np.ma.masked_invalid(_numpy(apply_causal_mask(scores)))  # (T, T_all), -inf cells masked
+    limit = float(np.abs(raw).max()) or 1.0  # one symmetric scale for both score panels
+    cmap = _score_cmap()
+    size = 2.2 + 0.3 * min(len(key_tokens), 24)
+    fig, axes = new_figure(1, 3, width=3 * size + 1.5, height=size + 0.6)
+    ax_raw, ax_masked, ax_pattern = axes[0]
+
+    image = ax_raw.imshow(raw, cmap=cmap, vmin=-limit, vmax=limit, interpolation="nearest")
+    ax_raw.set_title("1. scores  q·k / √d_head")
+    ax_masked.imshow(masked, cmap=cmap, vmin=-limit, vmax=limit, interpolation="nearest")
+    ax_masked.set_title("2. causal mask: −∞ above the diagonal")
+    if annotate:
+        _annotate(ax_raw, raw, "{:.1f}", limit)
+        _annotate(ax_masked, masked.filled(-np.inf), "{:.1f}", limit)
+    pattern_image = _pattern_image(ax_pattern, _numpy(pattern), annotate)
+    ax_pattern.set_title("3. softmax of each row")
+    for i, ax in enumerate(axes[0]):
+        _label_axes(ax, query_tokens, key_tokens, ylabels=i == 0)
+    fig.colorbar(image, ax=[ax_raw, ax_masked], label="score", shrink=0.8, location="bottom")
+    fig.colorbar(pattern_image, ax=ax_pattern, label="attention weight", shrink=0.8, location="bottom")
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def _score_cmap():
+    import matplotlib
+
+    return matplotlib.colormaps[SCORE_CMAP].with_extremes(bad=MASKED_COLOUR)  # masked (-inf) cells
+
+
+def head_grid(patterns: torch.Tensor, query_tokens, key_tokens=None, *, title: str | None = None):
+    """Every head of one layer side by side: ``head_grid(trace["blocks.0.attn.pattern"], trace.tokens)``.
+
+    patterns: (n_head, T, T_all). Axis ``h`` of the figure (``fig.axes[h]``) shows head ``h``; all share the
+    0-to-1 scale. Tokens label the left column and bottom row when there are at most 16 of them.
+    """
+    if patterns.dim() != 3:
+        raise LabError(f"Give all heads of one layer, shape (n_head, T, T_all), e.g. trace['blocks.0.attn.pattern'], "
+                       f"not a tensor of shape {tuple(patterns.shape)}.")
+    key_tokens = _check_matrix(patterns[0], query_tokens, key_tokens, "pattern")
+    n_head = patterns.shape[0]
+    ncols = int(np.ceil(np.sqrt(n_head)))
+    nrows = int(np.ceil(n_head / ncols))
+    labelled = len(key_tokens) <= 16
+    fig, axes = new_figure(nrows, ncols, width=2.4 * ncols + 1.2, height=2.4 * nrows + (0.8 if labelled else 0.3))
+    for h, ax in enumerate(axes.flat):
+        if h >= n_head:
+            ax.remove()  # an empty cell of the grid
+            continue
+        image = _pattern_image(ax, _numpy(patterns[h]), annotate=False)
+        ax.set_title(f"head {h}", fontsize="medium")
+        row, col = divmod(h, ncols)
+        last_in_column = h + ncols >= n_head
+        if labelled and col == 0:
+            set_token_ticks(ax, query_tokens, "y")
+        else:
+            ax.set_yticks([])
+        if labelled and last_in_column:
+            set_token_ticks(ax, key_tokens, "x")
+        else:
+            ax.set_xticks([])
+    fig.colorbar(image, ax=fig.axes, label="attention weight", shrink=0.6)
+    fig.suptitle(title or "every head of the layer (rows: queries, columns: keys)")
+    return fig
+
+
+def query_row_bars(pattern: torch.Tensor, query: int, query_tokens, key_tokens=None, *, title: str | None = None):
+    """Where one query looks: its row of the pattern as bars, one bar per key.
+
+    pattern: (T, T_all) of one head; ``query`` indexes its rows. Keys after the query (masked, weight exactly 0)
+    are marked with a grey "masked" label instead of a bar. The bar heights are ``pattern[query]``.
+    """
+    key_tokens = _check_matrix(pattern, query_tokens, key_tokens, "pattern")
+    T, T_all = pattern.shape
+    if not -T <= query < T:
+        raise LabError(f"Query {query} is outside the {T} positions of this pattern; use 0 to {T - 1}.")
+    query = query % T
+    row = _numpy(pattern[query])  # (T_all,)
+    future = _numpy(causal_mask(T, T_all)[query])  # (T_all,)  True for keys the query may not see
+    fig, axes = new_figure(width=max(5.0, 1.5 + 0.45 * min(T_all, 40)), height=3.8)
+    ax = axes[0, 0]
+    bars = ax.bar(np.arange(T_all), row, color=["#bbbbbb" if f else "#2b6cb0" for f in future])
+    for x, (value, is_future) in enumerate(zip(row, future)):
+        if T_all <= 24:
+            text = "masked" if is_future else f"{value:.0%}"
+            ax.text(x, value + 0.02, text, ha="center", va="bottom", fontsize="x-small", rotation=90 if is_future else 0,
+                    color="#777777" if is_future else "black")
+    set_token_ticks(ax, key_tokens, "x")
+    ax.set_ylim(0, 1.12)
+    ax.set_ylabel("attention weight")
+    ax.set_xlabel("key (looked at)")
+    ax.set_title(title or f"where {token_label(query_tokens[query])!r} (position {query}) looks; the bars sum to 1")
+    bars.set_label("attention weight")
+    return fig
+
+
+def qkv_vectors(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, token: str = "", *, title: str | None = None):
+    """The query, key and value one head computes for one token, as three rows of a heatmap.
+
+    q, k, v: (d_head,), e.g. ``trace["blocks.0.attn.q"][head, t]``. The image is the (3, d_head) matrix
+    ``[q; k; v]`` on one colour scale centred at 0; the title gives each vector's length and q·k/√d_head, the
+    token's score for itself.
+    """
+    if not (q.dim() == k.dim() == v.dim() == 1 and q.shape == k.shape == v.shape):
+        raise LabError("Give q, k and v of one head and one token, each of shape (d_head,), "
+                       "e.g. trace['blocks.0.attn.q'][head, t].")
+    matrix = _numpy(torch.stack([q, k, v]))  # (3, d_head)
+    limit = float(np.abs(matrix).max()) or 1.0
+    d_head = matrix.shape[1]
+    fig, axes = new_figure(width=max(5.0, 1.5 + 0.12 * d_head), height=2.6)
+    ax = axes[0, 0]
+    image = ax.imshow(matrix, cmap=VECTOR_CMAP, vmin=-limit, vmax=limit, aspect="auto", interpolation="nearest")
+    norms = [float(np.linalg.norm(row)) for row in matrix]
+    ax.set_yticks([0, 1, 2], [f"q  |q|={norms[0]:.2f}", f"k  |k|={norms[1]:.2f}", f"v  |v|={norms[2]:.2f}"])
+    ax.set_xlabel(f"dimension of the head (d_head = {d_head})")
+    self_score = float(q @ k) / d_head**0.5
+    ax.set_title(title or f"q, k, v of {token_label(token)!r}; its score for itself q·k/√d = {self_score:.2f}",
+                 fontsize="medium")
+    fig.colorbar(image, ax=ax, shrink=0.8)
+    return fig
+
+
+def masked_vs_unmasked(causal: torch.Tensor, unmasked: torch.Tensor, tokens, *, title: str | None = None):
+    """GPT-2's causal pattern beside the BERT-style pattern of the same scores with no mask.
+
+    causal, unmasked: (T, T) of one head, e.g. ``trace["blocks.0.attn.pattern"][h]`` and
+    ``unmasked_pattern(trace["blocks.0.attn.scores"])[h]``. Both on the 0-to-1 scale.
+    """
+    _check_matrix(causal, tokens, None, "pattern")
+    _check_matrix(unmasked, tokens, None, "pattern")
+    annotate = len(tokens) <= MAX_ANNOTATED
+    size = 2.5 + 0.35 * min(len(tokens), 24)
+    fig, axes = new_figure(1, 2, width=2 * size + 1.2, height=size + 0.5)
+    for i, (ax, pattern, name) in enumerate(zip(axes[0], (causal, unmasked),
+                                                ("GPT-2: causal mask, no looking ahead", "BERT-style: no mask"))):
+        image = _pattern_image(ax, _numpy(pattern), annotate)
+        _label_axes(ax, tokens, tokens, ylabels=i == 0)
+        ax.set_title(name)
+    fig.colorbar(image, ax=list(axes[0]), label="attention weight", shrink=0.8)
+    if title:
+        fig.suptitle(title)
+    return fig

@@ -1,0 +1,54 @@
+"""The figure type every gpt2lab plot returns, and helpers shared by the plotting modules.
+
+Plots are built on ``matplotlib.figure.Figure`` directly, not through ``pyplot``: a pyplot figure is shown
+once by the notebook backend when the cell ends and once more as the cell's value, and it stays in
+pyplot's memory until closed. A :class:`LabFigure` is shown exactly once, as a PNG, wherever it is the
+value of a cell (JupyterLab, Notebook 7, Colab), and is freed like any Python object.
+"""
+
+from __future__ import annotations
+
+import io
+
+from matplotlib.figure import Figure
+
+# how a few characters are drawn in tick labels, so that a token's spaces and newlines can be seen
+VISIBLE = {" ": "·", "\n": "↵", "\t": "⇥", "\r": "␍"}
+MAX_LABELLED = 40  # more tick labels than this on an axis overlap: label every n-th position instead
+
+
+class LabFigure(Figure):
+    """A matplotlib Figure that displays itself as a PNG in a notebook."""
+
+    def _repr_png_(self) -> bytes:
+        return figure_png(self)
+
+
+def new_figure(nrows: int = 1, ncols: int = 1, *, width: float = 6.4, height: float = 4.8, **subplot_kw):
+    """A :class:`LabFigure` with a grid of axes, laid out so labels never overlap: ``fig, axes = new_figure(1, 3)``."""
+    fig = LabFigure(figsize=(width, height), layout="constrained")
+    axes = fig.subplots(nrows, ncols, squeeze=False, **subplot_kw)
+    return fig, axes
+
+
+def figure_png(fig: Figure, dpi: float | None = None) -> bytes:
+    """The figure drawn as PNG bytes (for an ``<img>`` in an HTML widget, or a file)."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi)
+    return buffer.getvalue()
+
+
+def token_label(token: str) -> str:
+    """A token as a tick label, whitespace made visible: ``token_label(" cat") == "·cat"``."""
+    return "".join(VISIBLE.get(c, c) for c in token)
+
+
+def set_token_ticks(ax, tokens, axis: str = "x", rotate: bool = True) -> None:
+    """Label an axis with tokens, one tick per position (every n-th one when there are many)."""
+    step = max(1, -(-len(tokens) // MAX_LABELLED))  # ceil division
+    ticks = list(range(0, len(tokens), step))
+    labels = [token_label(tokens[i]) for i in ticks]
+    if axis == "x":
+        ax.set_xticks(ticks, labels, rotation=90 if rotate else 0)
+    else:
+        ax.set_yticks(ticks, labels)
