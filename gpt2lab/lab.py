@@ -42,6 +42,7 @@ class Lab:
         self.source = source  # where it came from, in words
         self.config = ModelConfig.from_hf(hf_model.config)
         self.weights = GPT2Weights.from_hf(self.hf_model)  # views, not copies
+        self._token_text: dict[int, str] = {}  # memo: each token's display string, decoded once
 
     def __repr__(self) -> str:
         c = self.config
@@ -68,7 +69,10 @@ class Lab:
         """How each token reads on its own (a token that is part of a character shows as its bytes)."""
         from .tokens import token_display_strings
 
-        return token_display_strings(self.tokenizer, list(ids))
+        ids = list(ids)
+        new = [i for i in set(ids) if i not in self._token_text]
+        self._token_text.update(zip(new, token_display_strings(self.tokenizer, new)))
+        return [self._token_text[i] for i in ids]
 
     def to_ids(self, text_or_ids: str | Sequence[int] | torch.Tensor, already: int = 0) -> torch.Tensor:
         """Check a text or a list of ids and return it as a (T,) tensor of ids that fits the context.
@@ -126,7 +130,7 @@ class Lab:
         already = cache.length if cache is not None else 0
         ids = self.to_ids(text_or_ids, already=already)
         context_ids = ([] if cache is None else cache.ids) + ids.tolist()
-        kept = select_stages(keep, self.config.n_layer)
+        kept = select_stages(None if keep is None else tuple([keep] if isinstance(keep, str) else keep), self.config.n_layer)
         activations: dict[str, torch.Tensor] = {}
 
         def record(name: str, tensor: torch.Tensor) -> torch.Tensor:

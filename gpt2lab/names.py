@@ -10,7 +10,7 @@ they are defined once here and one test pins their order. Extend them; never ren
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Iterable
+from functools import lru_cache
 
 # Recorded before the first block.
 EMBEDDING_STAGES = ["embed", "pos_embed"]
@@ -51,12 +51,13 @@ def stage_names(n_layer: int) -> list[str]:
     return names + list(FINAL_STAGES)
 
 
-def select_stages(patterns: Iterable[str] | None, n_layer: int) -> frozenset[str]:
+@lru_cache(maxsize=64)  # a generation loop asks for the same selection at every step
+def select_stages(patterns: tuple[str, ...] | None, n_layer: int) -> frozenset[str]:
     """The stage names matched by ``patterns`` (exact names or globs like ``"blocks.*.attn.pattern"``).
 
     ``None`` keeps every stage; an empty list keeps none.
 
-    >>> sorted(select_stages(["blocks.*.attn.pattern"], n_layer=2))
+    >>> sorted(select_stages(("blocks.*.attn.pattern",), n_layer=2))
     ['blocks.0.attn.pattern', 'blocks.1.attn.pattern']
     """
     from .errors import LabError
@@ -64,8 +65,6 @@ def select_stages(patterns: Iterable[str] | None, n_layer: int) -> frozenset[str
     names = stage_names(n_layer)
     if patterns is None:
         return frozenset(names)
-    if isinstance(patterns, str):
-        patterns = [patterns]
     kept = set()
     for pattern in patterns:
         matched = fnmatch.filter(names, pattern)
