@@ -241,18 +241,64 @@ def test_any_unicode_text_matches_hf_and_tiktoken(gpt2, gpt2_hf, tiktoken_gpt2, 
 
 
 @HYPOTHESIS
+@given(text=st.one_of(any_text, fragment_text))
+def test_generated_text_matches_hf_on_the_embedded_model(tiny_pair, text):
+    ours, hf = tiny_pair
+    ids = ours.encode(text)
+    assert ids == hf(text)["input_ids"]
+    assert ours.decode(ids) == text
+
+
+@HYPOTHESIS
 @given(text=fragment_text)
 def test_tricky_fragments_match_hf_and_tiktoken(gpt2, gpt2_hf, tiktoken_gpt2, small_pair, text):
     _assert_parity(gpt2, gpt2_hf, tiktoken_gpt2, small_pair, text)
 
 
-def test_embedded_model_tokenizer_matches_hf():
+@pytest.fixture(scope="module")
+def truncated_pair(gpt2, tmp_path_factory):
+    """Like the embedded model's tokenizer: GPT-2's first 8,000 merges, <|endoftext|> as the last id."""
+    merges = gpt2.merges[:8000]
+    vocab = {char: i for i, char in enumerate(bytes_to_unicode().values())}
+    for a, b in merges:
+        vocab[a + b] = len(vocab)
+    vocab[END_OF_TEXT] = len(vocab)
+    folder = tmp_path_factory.mktemp("gpt2_first_8k")
+    BPETokenizer(vocab, merges).save(folder)
+    hf = GPT2TokenizerFast.from_pretrained(folder)
+    assert len(hf) == 256 + 8000 + 1
+    return BPETokenizer.from_folder(folder), hf
+
+
+@HYPOTHESIS
+@given(text=st.one_of(any_text, fragment_text))
+def test_truncated_gpt2_matches_hf(truncated_pair, text):
+    ours, hf = truncated_pair
+    ids = ours.encode(text)
+    assert ids == hf(text)["input_ids"]
+    assert ours.decode(ids) == text
+
+
+def test_truncated_gpt2_matches_hf_on_corpus(truncated_pair):
+    ours, hf = truncated_pair
+    assert ours.encode(END_OF_TEXT) == [len(ours) - 1]
+    assert [t for t in ALL_TEXTS if ours.encode(t) != hf(t)["input_ids"]] == []
+
+
+@pytest.fixture(scope="module")
+def tiny_pair():
     if not (TINY_FOLDER / "vocab.json").exists() and not (TINY_FOLDER / "tokenizer.json").exists():
         pytest.skip("the embedded model's tokenizer is not in gpt2lab/assets/tiny yet")
     hf = GPT2TokenizerFast.from_pretrained(TINY_FOLDER)
     assert len(hf) > 1
-    ours = BPETokenizer.from_folder(TINY_FOLDER)
+    return BPETokenizer.from_folder(TINY_FOLDER), hf
+
+
+def test_embedded_model_tokenizer_matches_hf(tiny_pair, gpt2):
+    ours, hf = tiny_pair
     assert ours.encode(END_OF_TEXT) == [hf.convert_tokens_to_ids(END_OF_TEXT)] == [len(ours) - 1]
+    assert ours.merges == gpt2.merges[: len(ours.merges)]  # GPT-2's first merges, in GPT-2's order
+    assert BPETokenizer.from_hf(hf).merges == ours.merges
     assert [t for t in ALL_TEXTS if ours.encode(t) != hf(t)["input_ids"]] == []
     assert [t for t in ALL_TEXTS if ours.decode(ours.encode(t)) != t] == []
 
