@@ -23,6 +23,7 @@ class LayerNormSteps:
     output: torch.Tensor  # (..., d)  normalised * weight + bias: what the next layer reads
 
 
+@torch.no_grad()  # numbers to look at, not to train: the learned weight and bias carry no gradient here
 def layer_norm_steps(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, eps: float) -> LayerNormSteps:
     """LayerNorm of ``x`` over its last axis, keeping each step; ``.output`` equals ``layer_norm(...)``.
 

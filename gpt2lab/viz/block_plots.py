@@ -96,7 +96,8 @@ def layer_norm_plot(steps: LayerNormSteps, *, title: str | None = None):
         ax.axhline(mean, color="black", linewidth=1)
         for edge in (mean - std, mean + std):
             ax.axhline(edge, color="black", linewidth=1, linestyle=":")
-        ax.set_title(f"{name}\nmean {mean:.2f}, std {std:.2f}", fontsize="medium")
+        shown = round(mean, 2) + 0.0  # + 0.0 turns -0.0 into 0.0: a mean of -1e-8 should read "0.00"
+        ax.set_title(f"{name}\nmean {shown:.2f}, std {std:.2f}", fontsize="medium")
         ax.set_xlabel("dimension")
     fig.suptitle(title or "LayerNorm of one vector: centre, scale to std 1, then the learned scale and shift")
     return fig

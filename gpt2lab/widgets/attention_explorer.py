@@ -1,0 +1,164 @@
+"""An attention explorer: type a text, pick a layer, a head and a query token, and see attention redrawn.
+
+Built from core ipywidgets only (Text, IntSlider, Dropdown, ToggleButtons, HTML), so it works in
+JupyterLab 4, Notebook 7 and Colab with no extra widget manager. Every control is reachable with Tab and
+driven by the keyboard: arrow keys move the sliders and the toggle buttons, the dropdown opens with
+Space or Alt+Down. All drawing is done by :mod:`gpt2lab.viz.attention_plots`; this module only wires
+controls to it, and shows each figure as a PNG (with alt text) in an HTML widget.
+
+    explorer = AttentionExplorer(lab, "The cat sat on the mat")
+    explorer                    # shows it in a notebook
+    explorer.layer.value = 1    # what moving the slider does; the figure is redrawn at once
+"""
+
+from __future__ import annotations
+
+import base64
+from html import escape
+
+import ipywidgets as widgets
+
+from ..errors import LabError
+from ..unmasked_attention import unmasked_pattern
+from ..viz import attention_plots as plots
+from ..viz.figures import figure_png, token_label
+
+MAX_TOKENS = 48  # more rows and columns than this make every heatmap unreadable
+# (label on the button, key): what the figure shows
+VIEWS = (
+    ("pattern", "pattern"),
+    ("scores → mask → softmax", "mask"),
+    ("all heads", "grid"),
+    ("one query", "row"),
+    ("q, k, v", "qkv"),
+    ("masked vs unmasked", "unmasked"),
+)
+VIEW_TIPS = (
+    "one head's attention pattern: rows are queries, columns are keys",
+    "the three steps that turn scores into the pattern",
+    "every head of the layer side by side",
+    "where the chosen query token looks, as bars",
+    "the query, key and value vectors of the chosen token",
+    "GPT-2's causal pattern beside the same scores softmaxed with no mask (BERT-style)",
+)
+USES_HEAD = {"pattern", "mask", "row", "qkv", "unmasked"}
+USES_QUERY = {"row", "qkv"}
+
+
+class AttentionExplorer:
+    """Text in; one layer's attention out, for the head and query token chosen."""
+
+    def __init__(self, lab, text: str = "The cat sat on the mat because it was tired.", *, layer: int = 0,
+                 head: int = 0, view: str = "pattern", max_tokens: int = MAX_TOKENS):
+        self.lab = lab
+        self.max_tokens = max_tokens
+        self.trace = None  # the last text that traced without error
+        self.figure = None  # the figure drawn last (tests and curious learners can inspect it)
+        self._drawing_paused = False
+        config = lab.config
+
+        self.text = widgets.Text(value=text, description="Text", continuous_update=False,
+                                 placeholder="Type a text and press Enter", layout=widgets.Layout(width="95%"))
+        self.layer = widgets.IntSlider(value=layer, min=0, max=config.n_layer - 1, description="Layer",
+                                       continuous_update=False)
+        self.head = widgets.IntSlider(value=head, min=0, max=config.n_head - 1, description="Head",
+                                      continuous_update=False)
+        self.query = widgets.Dropdown(description="Query token", options=[],
+                                      style={"description_width": "initial"})
+        self.show = widgets.ToggleButtons(options=VIEWS, value=view, description="Show", tooltips=list(VIEW_TIPS),
+                                          style={"button_width": "auto"})
+        self.message = widgets.HTML()  # learner errors appear here, in one sentence
+        self.picture = widgets.HTML()
+
+        self.text.observe(self.on_text_change, names="value")
+        for control in (self.layer, self.head, self.query, self.show):
+            control.observe(self.redraw, names="value")
+        self.view = widgets.VBox([
+            self.text,
+            widgets.HBox([self.layer, self.head, self.query]),
+            self.show,
+            self.message,
+            self.picture,
+        ])
+        self.view.add_class("gpt2lab")
+        self.on_text_change()
+
+    def _repr_mimebundle_(self, **kwargs):
+        return self.view._repr_mimebundle_(**kwargs)
+
+    # -- callbacks: each one is called by ipywidgets, and can be called directly in tests ----------
+
+    def on_text_change(self, change=None) -> None:
+        """Trace the new text; on a learner error, say why and keep the last good view."""
+        try:
+            n_tokens = len(self.lab.encode(self.text.value))
+            if n_tokens > self.max_tokens:  # checked before tracing: a long text is slow to trace AND to draw
+                raise LabError(f"That text is {n_tokens} tokens long; the explorer shows at most "
+                               f"{self.max_tokens}, so please shorten it.")
+            trace = self.lab.trace(self.text.value, keep=["blocks.*.attn.*"])
+        except LabError as error:
+            self.message.value = _error_html(str(error))
+            return
+        self.message.value = ""
+        self.trace = trace
+        self._drawing_paused = True  # new options fire change events; draw once, at the end
+        try:
+            options = [(f"{t}: {token_label(token)}", t) for t, token in enumerate(trace.tokens)]
+            self.query.options = options
+            self.query.value = len(options) - 1  # the last token: the one whose next token is predicted
+        finally:
+            self._drawing_paused = False
+        self.redraw()
+
+    def redraw(self, change=None) -> None:
+        """Draw the chosen view for the chosen layer, head and query."""
+        if self._drawing_paused or self.trace is None:
+            return
+        kind = self.show.value
+        self.head.disabled = kind not in USES_HEAD
+        self.query.disabled = kind not in USES_QUERY
+        try:
+            self.figure, alt = self.make_figure(kind)
+        except LabError as error:
+            self.message.value = _error_html(str(error))
+            return
+        self.message.value = ""
+        png = base64.b64encode(figure_png(self.figure)).decode("ascii")
+        self.picture.value = f'<img src="data:image/png;base64,{png}" alt="{escape(alt)}" style="max-width:100%">'
+
+    # -- helpers -------------------------------------------------------------------------------------
+
+    def make_figure(self, kind: str):
+        """The figure for one view of the current trace, and a one-sentence description of it (alt text)."""
+        trace, layer, head, query = self.trace, self.layer.value, self.head.value, self.query.value
+        tokens = trace.tokens
+        stage = f"blocks.{layer}.attn."
+        where = f"layer {layer}, head {head}"
+        if kind == "pattern":
+            figure = plots.pattern_heatmap(trace[stage + "pattern"][head], tokens, title=f"{where}: attention pattern")
+            return figure, f"Attention pattern of {where}, {len(tokens)} tokens."
+        if kind == "mask":
+            figure = plots.mask_steps(trace[stage + "scores"][head], trace[stage + "pattern"][head], tokens,
+                                      title=f"{where}: from scores to pattern")
+            return figure, f"Scores, masked scores and softmax pattern of {where}."
+        if kind == "grid":
+            figure = plots.head_grid(trace[stage + "pattern"], tokens, title=f"layer {layer}: every head")
+            return figure, f"Attention patterns of all heads of layer {layer}."
+        if kind == "row":
+            figure = plots.query_row_bars(trace[stage + "pattern"][head], query, tokens,
+                                          title=f"{where}: where {token_label(tokens[query])!r} looks")
+            return figure, f"Attention weights of query token {query} in {where}, one bar per key."
+        if kind == "qkv":
+            q, k, v = (trace[stage + name][head, query] for name in ("q", "k", "v"))
+            figure = plots.qkv_vectors(q, k, v, tokens[query])
+            return figure, f"Query, key and value vectors of token {query} in {where}."
+        if kind == "unmasked":
+            unmasked = unmasked_pattern(trace[stage + "scores"])[head]  # (T, T)
+            figure = plots.masked_vs_unmasked(trace[stage + "pattern"][head], unmasked, tokens, title=where)
+            return figure, f"Causal and unmasked attention patterns of {where}, side by side."
+        raise LabError(f"There is no view called {kind!r}; choose one of {', '.join(k for _, k in VIEWS)}.")
+
+
+def _error_html(sentence: str) -> str:
+    return (f'<div role="alert" style="border:1px solid #c00;background:#fdecea;color:#611a15;'
+            f'padding:4px 8px;border-radius:4px">{escape(sentence)}</div>')
