@@ -14,6 +14,7 @@ Axis glossary (used in every shape comment):
     n_ctx      the context window: most positions the model can see (1,024 in GPT-2)
 """
 
+from .bpe_training import train_bpe
 from .cache import KVCache
 from .config import ModelConfig
 from .errors import LabError
@@ -21,11 +22,13 @@ from .lab import Lab, pick_device
 from .loading import EMBEDDED_NAME, HF_NAMES, load
 from .names import BLOCK_STAGES, stage_names
 from .presenter import set_display_mode
+from .tokenizer import BPETokenizer, gpt2_tokenizer
 from .trace import Trace
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "BPETokenizer",
     "BLOCK_STAGES",
     "EMBEDDED_NAME",
     "HF_NAMES",
@@ -34,8 +37,10 @@ __all__ = [
     "LabError",
     "ModelConfig",
     "Trace",
+    "gpt2_tokenizer",
     "load",
     "pick_device",
     "set_display_mode",
     "stage_names",
+    "train_bpe",
 ]

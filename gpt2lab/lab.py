@@ -42,7 +42,8 @@ class Lab:
         self.source = source  # where it came from, in words
         self.config = ModelConfig.from_hf(hf_model.config)
         self.weights = GPT2Weights.from_hf(self.hf_model)  # views, not copies
-        self._token_text: dict[int, str] = {}  # memo: each token's display string, decoded once
+        self._token_text: dict[int, str | None] = {}  # memo: each token's text, decoded once
+        self._bpe = None  # gpt2lab's own tokenizer over the same files, built when first needed
 
     def __repr__(self) -> str:
         c = self.config
@@ -65,14 +66,34 @@ class Lab:
         """The text of a list of token ids."""
         return self.tokenizer.decode(list(ids))
 
-    def token_strings(self, ids: Iterable[int]) -> list[str]:
-        """How each token reads on its own (a token that is part of a character shows as its bytes)."""
-        from .tokens import token_display_strings
+    @property
+    def bpe(self):
+        """gpt2lab's own :class:`~gpt2lab.tokenizer.BPETokenizer`, reading this model's vocabulary and merges."""
+        if self._bpe is None:
+            from .tokenizer import BPETokenizer
 
-        ids = list(ids)
-        new = [i for i in set(ids) if i not in self._token_text]
-        self._token_text.update(zip(new, token_display_strings(self.tokenizer, new)))
-        return [self._token_text[i] for i in ids]
+            self._bpe = BPETokenizer.from_hf(self.tokenizer)
+        return self._bpe
+
+    def token_strings(self, ids: Iterable[int]) -> list[str]:
+        """How each token reads: ``" world"``; a token holding only part of a character (an emoji is
+        4 bytes) is labelled in context, like ``"[😀 1-2/4]"``, never shown as a garbled string."""
+        ids = [int(i) for i in ids]
+        for i in set(ids) - self._token_text.keys():
+            self._token_text[i] = self._whole_token_text(i)
+        labels = [self._token_text[i] for i in ids]
+        if any(label is None for label in labels):  # pieces of characters need their neighbours
+            labels = [view.label for view in self.bpe.token_views(ids)]
+        return labels
+
+    def _whole_token_text(self, token_id: int) -> str | None:
+        """A token's text, or None if its bytes are only part of a character."""
+        if token_id not in self.bpe.id_to_token:
+            return f"<id {token_id}>"  # a model may have more ids than its tokenizer has tokens
+        try:
+            return self.bpe.token_bytes(token_id).decode("utf-8")
+        except UnicodeDecodeError:
+            return None
 
     def to_ids(self, text_or_ids: str | Sequence[int] | torch.Tensor, already: int = 0) -> torch.Tensor:
         """Check a text or a list of ids and return it as a (T,) tensor of ids that fits the context.

@@ -118,3 +118,12 @@ def test_auto_without_any_network_route_is_fast(monkeypatch):
     start = time.perf_counter()
     assert loading.hub_reachable(timeout=0.5) is False
     assert time.perf_counter() - start < 2
+
+
+def test_trace_tokens_read_as_text_and_mark_pieces_of_characters():
+    from conftest import random_hf_model
+
+    lab = gpt2lab.Lab(random_hf_model(1, 2, 16, 64, 50257), load_tokenizer(GPT2_TOKENIZER_PATH, 50257), name="g")
+    trace = lab.trace("I love 😀 ok")
+    assert trace.tokens == ["I", " love", " [😀 1-3/4]", "[😀 4/4]", " ok"]
+    assert lab.token_strings([995, 50256]) == [" world", "<|endoftext|>"]
