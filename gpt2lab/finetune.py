@@ -1,0 +1,443 @@
+"""Fine-tuning as a language model: keep training GPT-2, on a smaller text, so it picks up that text's style.
+
+Pre-training taught the model to predict the next token of a huge text. Fine-tuning runs the very same
+loop -- windows of text in, the next token of each position out, cross-entropy, AdamW -- on a text the
+learner chooses, with a smaller learning rate and for far fewer steps. Nothing about the model changes
+but its numbers.
+
+The text is cut into windows of ``block_size + 1`` tokens (a window's first ``block_size`` tokens are
+the input, its last ``block_size`` the targets). A seeded random tenth of the windows is kept aside:
+the loss on those *validation* windows, never trained on, says whether the model learns the style or
+only memorises the training windows. ``exp(loss)`` is the perplexity: roughly how many tokens the model
+hesitates between at each position.
+
+    result = finetune_lm(lab, shipped_text("kittiwake_log"), FineTuneConfig(max_steps=40))
+    result.val_loss_before, result.val_loss      # nats per token, before and after
+    tuned = result.lab                           # a new Lab; ``lab`` itself is left as it was
+    save_finetuned(tuned, "my-model"); gpt2lab.load("my-model")
+
+A fine-tune can stop early (``stop_at_step``, the notebook's stop button, an error) and go on later from
+its checkpoint folder with ``resume=True``: the checkpoint holds the weights, AdamW's statistics, the
+window sampler's state and the loss history (safetensors + JSON, nothing pickled; see
+:mod:`gpt2lab.training.state`), so the resumed run takes exactly the steps the uninterrupted one would.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import hashlib
+import json
+import math
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from .errors import LabError
+from .lab import Lab
+from .train import lr_at, make_optimizer
+from .training.state import load_state, save_state
+
+TEXTS = Path(__file__).parent / "assets" / "texts"  # short texts shipped with the kit to fine-tune on
+DEFAULT_PROMPTS = ("The wind", "At noon", "We saw")
+
+
+@dataclass
+class FineTuneConfig:
+    """Settings of a language-model fine-tune. Checked by :meth:`check`: a bad value raises one :class:`LabError`."""
+
+    block_size: int = 64  # tokens the model reads per training window (at most the model's context)
+    batch_size: int = 8  # windows per optimizer step
+    max_steps: int = 40  # optimizer steps in the whole fine-tune; the learning-rate schedule spans them
+    lr: float = 5e-4  # peak learning rate: below pre-training's, so the model adapts without forgetting all it knew
+    min_lr_ratio: float = 0.1  # the cosine schedule ends at lr * this
+    warmup_steps: int = 4  # linear warm-up: the first steps on a new text have the largest gradients
+    weight_decay: float = 0.01  # on weight matrices only (see gpt2lab.train.make_optimizer)
+    beta1: float = 0.9  # AdamW's momentum
+    beta2: float = 0.99  # AdamW's second-moment decay
+    grad_clip: float = 1.0  # clip the global gradient norm: one odd batch cannot throw the weights far
+    val_fraction: float = 0.1  # share of the windows kept aside for the validation loss
+    eval_every: int = 10  # steps between validation measurements (and at the last step)
+    checkpoint_every: int | None = None  # steps between checkpoints, when a checkpoint folder is given
+    seed: int = 0  # seeds the train/validation split, the window sampler and dropout
+
+    def check(self, n_ctx: int) -> None:
+        """Raise a :class:`LabError` for a setting that cannot work with a model of context ``n_ctx``."""
+        _whole(self.block_size, "block_size", 1)
+        if self.block_size > n_ctx:
+            raise LabError(f"block_size is {self.block_size} but this model reads at most {n_ctx} tokens at once; use at most {n_ctx}.")
+        _whole(self.batch_size, "batch_size", 1)
+        _whole(self.max_steps, "max_steps", 1)
+        _whole(self.warmup_steps, "warmup_steps", 0)
+        _whole(self.eval_every, "eval_every", 1)
+        _whole(self.seed, "seed", 0)
+        if self.checkpoint_every is not None:
+            _whole(self.checkpoint_every, "checkpoint_every", 1)
+        _positive(self.lr, "lr")
+        _positive(self.grad_clip, "grad_clip")
+        if not (_number(self.val_fraction) and 0 < self.val_fraction < 1):
+            raise LabError(f"val_fraction must be a number between 0 and 1 (such as 0.1), not {self.val_fraction!r}.")
+        for name in ("min_lr_ratio", "weight_decay"):
+            if not (_number(getattr(self, name)) and 0 <= getattr(self, name) <= 1):
+                raise LabError(f"{name} must be a number from 0 to 1, not {getattr(self, name)!r}.")
+        for name in ("beta1", "beta2"):
+            if not (_number(getattr(self, name)) and 0 <= getattr(self, name) < 1):
+                raise LabError(f"{name} must be a number from 0 to just below 1 (such as 0.9), not {getattr(self, name)!r}.")
+
+
+def _number(x) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+
+
+def _whole(x, name: str, least: int) -> None:
+    if isinstance(x, bool) or not isinstance(x, int) or x < least:
+        raise LabError(f"{name} must be a whole number of at least {least}, not {x!r}.")
+
+
+def _positive(x, name: str) -> None:
+    if not (_number(x) and x > 0):
+        raise LabError(f"{name} must be a number above 0, not {x!r}.")
+
+
+# --- the text ------------------------------------------------------------------------------------------------
+
+
+def shipped_text(name: str) -> str:
+    """A text shipped with the kit to fine-tune on (``gpt2lab/assets/texts/<name>.txt``)."""
+    path = TEXTS / f"{name}.txt"
+    if not path.is_file():
+        names = ", ".join(sorted(p.stem for p in TEXTS.glob("*.txt")))
+        raise LabError(f"There is no shipped text called {name!r}; use one of: {names}.")
+    return path.read_text(encoding="utf-8")
+
+
+def read_text(text_or_path: str | os.PathLike) -> str:
+    """The text itself, or the contents of a file: a ``Path``, or a one-line string naming an existing file."""
+    if isinstance(text_or_path, os.PathLike) or (
+        isinstance(text_or_path, str) and "\n" not in text_or_path and len(text_or_path) < 260 and Path(text_or_path).is_file()
+    ):
+        path = Path(text_or_path)
+        if not path.is_file():
+            raise LabError(f"There is no file {str(path)!r}; check the path, or pass the text itself as a string.")
+        return path.read_text(encoding="utf-8")
+    if not isinstance(text_or_path, str):
+        raise LabError(f"Give the text as a string or a file path, not {type(text_or_path).__name__}.")
+    return text_or_path
+
+
+@dataclass
+class TextWindows:
+    """A text cut into windows of ``block_size + 1`` token ids, split into training and validation windows."""
+
+    train: torch.Tensor  # (n_train, block_size + 1)
+    val: torch.Tensor  # (n_val, block_size + 1)
+    n_tokens: int  # tokens in the whole text
+
+    @property
+    def block_size(self) -> int:
+        return self.train.shape[1] - 1
+
+
+def min_tokens(block_size: int) -> int:
+    """Tokens a text needs for one training and one validation window: ``min_tokens(64) == 129``.
+
+    Neighbouring windows share one token (the last target of one is the first input of the next), so
+    n windows take ``n * block_size + 1`` tokens.
+    """
+    return 2 * block_size + 1
+
+
+def split_windows(ids: Sequence[int] | torch.Tensor, block_size: int, val_fraction: float, seed: int) -> TextWindows:
+    """Cut ``ids`` into windows and give a seeded random ``val_fraction`` of them (at least one) to validation.
+
+    ``ids = [0, 1, 2, 3, 4], block_size = 2`` -> windows ``[0, 1, 2]`` and ``[2, 3, 4]`` (one token
+    shared), one for training, one for validation.
+    """
+    ids = torch.as_tensor(ids, dtype=torch.long)  # (N,)
+    n_windows = (len(ids) - 1) // block_size
+    if n_windows < 2:
+        raise LabError(
+            f"The text is {len(ids)} tokens long, but fine-tuning with block_size={block_size} needs at least "
+            f"{min_tokens(block_size)} tokens (one window to train on and one to validate on); give a longer text or a smaller block_size."
+        )
+    starts = torch.arange(n_windows) * block_size
+    windows = torch.stack([ids[s : s + block_size + 1] for s in starts.tolist()])  # (n_windows, block_size + 1)
+    order = torch.randperm(n_windows, generator=torch.Generator().manual_seed(seed))
+    n_val = min(n_windows - 1, max(1, round(n_windows * val_fraction)))
+    val_index, _ = order[:n_val].sort()
+    train_index, _ = order[n_val:].sort()
+    return TextWindows(train=windows[train_index], val=windows[val_index], n_tokens=len(ids))
+
+
+def encode_text(lab: Lab, text: str) -> torch.Tensor:
+    """The text's token ids, (N,); an empty text raises a :class:`LabError`."""
+    if not text.strip():
+        raise LabError("The text is empty: give a few paragraphs (a few thousand characters) to fine-tune on.")
+    return torch.tensor(lab.encode(text), dtype=torch.long)
+
+
+# --- losses --------------------------------------------------------------------------------------------------
+
+
+def window_losses(model, windows: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy (nats) of every next-token prediction in ``windows`` (B, block_size + 1): (B, block_size)."""
+    x, y = windows[:, :-1], windows[:, 1:]  # (B, block_size) inputs and the token after each of them
+    logits = model(x).logits  # (B, block_size, vocab)
+    return F.cross_entropy(logits.flatten(0, 1), y.flatten(), reduction="none").view_as(y)
+
+
+@torch.no_grad()
+def mean_loss(model, windows: torch.Tensor, batch_size: int = 16) -> float:
+    """Mean loss per token over all ``windows`` (eval mode: no dropout), in nats."""
+    was_training = model.training
+    model.eval()
+    device = next(model.parameters()).device
+    total = sum(window_losses(model, windows[b : b + batch_size].to(device)).sum().item() for b in range(0, len(windows), batch_size))
+    model.train(was_training)
+    return total / windows[:, 1:].numel()
+
+
+def perplexity(loss: float) -> float:
+    """``exp(loss)``: a loss of ``log(50)`` nats is as unsure as a fair choice among 50 tokens."""
+    return math.exp(loss)
+
+
+@dataclass
+class LossHistory:
+    """The losses of a training run, ready to plot: one training loss per step, an evaluation loss every few."""
+
+    total_steps: int  # the steps the whole run will take
+    steps: list[int] = field(default_factory=list)  # 1, 2, 3 ...
+    train_losses: list[float] = field(default_factory=list)  # the loss of each step's batch (noisy)
+    eval_steps: list[int] = field(default_factory=list)  # 0 (before training), then every eval_every steps
+    eval_losses: list[float] = field(default_factory=list)  # loss on data never trained on
+    eval_label: str = "validation"  # what the evaluation data is called in plots
+    eval_accuracies: list[float] = field(default_factory=list)  # classification runs: accuracy at each eval step
+
+    @property
+    def step(self) -> int:
+        """Steps taken so far."""
+        return self.steps[-1] if self.steps else 0
+
+
+# --- the fine-tune -------------------------------------------------------------------------------------------
+
+
+@dataclass
+class FineTuneResult:
+    """What :func:`finetune_lm` returns."""
+
+    lab: Lab  # the fine-tuned model, a new Lab (the one passed in is unchanged)
+    history: LossHistory
+    config: FineTuneConfig
+    windows: TextWindows
+    val_loss_before: float  # validation loss of the model before any step
+    val_loss: float  # validation loss now
+    finished: bool  # True when all max_steps steps are done
+    interrupted: bool = False  # True when the stop button (KeyboardInterrupt) ended the run early
+    checkpoint: Path | None = None  # where the state was saved, if a folder was given
+
+    @property
+    def perplexity_before(self) -> float:
+        return perplexity(self.val_loss_before)
+
+    @property
+    def perplexity(self) -> float:
+        return perplexity(self.val_loss)
+
+    def summary(self) -> str:
+        """One line: steps, validation loss and perplexity before and after."""
+        state = "done" if self.finished else "stopped early, resume from the checkpoint"
+        return (f"{self.history.step}/{self.config.max_steps} steps ({state}); validation loss {self.val_loss_before:.3f} -> "
+                f"{self.val_loss:.3f} nats/token, perplexity {self.perplexity_before:.1f} -> {self.perplexity:.1f}")
+
+
+def copy_lab(lab: Lab, name: str) -> Lab:
+    """A new Lab with a deep copy of ``lab``'s model (same tokenizer), so training it leaves ``lab`` as it was."""
+    model = copy.deepcopy(lab.hf_model)
+    model.requires_grad_(True)
+    return Lab(model, lab.tokenizer, name=name, source=f"fine-tuned from {lab.name}", device=lab.device)
+
+
+def rng_devices(device: torch.device) -> list[int]:
+    """The CUDA devices whose random state ``torch.random.fork_rng`` must save and restore (none on a CPU)."""
+    if device.type != "cuda":
+        return []
+    return [device.index if device.index is not None else torch.cuda.current_device()]
+
+
+def dropout_seed(seed: int, step: int) -> int:
+    """Dropout's seed for one step. Seeding every step from (seed, step) makes a resumed run draw the same masks."""
+    return seed * 1_000_003 + step
+
+
+def fingerprint(ids: torch.Tensor, config) -> str:
+    """A short hash of the token ids and the settings that shape the run (a checkpoint resumes only the same run)."""
+    settings = {k: v for k, v in dataclasses.asdict(config).items() if k not in ("checkpoint_every",)}
+    h = hashlib.sha256(ids.numpy().tobytes())
+    h.update(json.dumps(settings, sort_keys=True).encode())
+    return h.hexdigest()[:16]
+
+
+def finetune_lm(
+    lab: Lab,
+    text: str | os.PathLike,
+    config: FineTuneConfig | None = None,
+    *,
+    checkpoint_dir: str | os.PathLike | None = None,
+    resume: bool = False,
+    stop_at_step: int | None = None,
+    on_eval: Callable[[LossHistory], None] | None = None,
+    progress: bool = True,
+) -> FineTuneResult:
+    """Fine-tune a copy of ``lab``'s model on ``text`` (a string, or a file) as a language model.
+
+    ``checkpoint_dir``: save the state there when the run stops (and every ``config.checkpoint_every``
+    steps); ``resume=True`` goes on from it. ``stop_at_step``: stop after that step, as if interrupted.
+    ``on_eval(history)`` is called after every validation measurement (a live loss curve, for example).
+    ``progress``: show a tqdm progress bar.
+    """
+    from tqdm.auto import tqdm
+
+    config = config or FineTuneConfig()
+    config.check(lab.config.n_ctx)
+    if stop_at_step is not None:
+        _whole(stop_at_step, "stop_at_step", 1)
+    if resume and checkpoint_dir is None:
+        raise LabError("resume=True needs checkpoint_dir, the folder the interrupted fine-tune saved its state in.")
+    ids = encode_text(lab, read_text(text))
+    windows = split_windows(ids, config.block_size, config.val_fraction, config.seed)
+    key = fingerprint(ids, config)
+    device = lab.device
+
+    tuned = copy_lab(lab, name=f"{lab.name} fine-tuned")
+    model = tuned.hf_model
+    optimizer = make_optimizer(model, config)
+    sampler = torch.Generator().manual_seed(config.seed)  # draws each step's training windows
+    history = LossHistory(total_steps=config.max_steps)
+    checkpoint = Path(checkpoint_dir) if checkpoint_dir is not None else None
+    if resume:
+        history = resume_state(checkpoint, model, optimizer, sampler, key)
+    else:
+        history.eval_steps.append(0)
+        history.eval_losses.append(mean_loss(model, windows.val))
+        if on_eval:
+            on_eval(history)
+
+    def save() -> None:
+        if checkpoint is not None:
+            info = {"step": history.step, "fingerprint": key, "history": dataclasses.asdict(history), "config": dataclasses.asdict(config)}
+            save_state(checkpoint, model, optimizer, sampler, info)
+
+    step, interrupted = history.step, False
+    last = min(config.max_steps, stop_at_step or config.max_steps)
+    bar = tqdm(total=config.max_steps, initial=step, unit="step", desc="fine-tuning", disable=not progress)
+    model.train()
+    try:
+        # dropout draws from torch's global generator: fork it, so the learner's own random state is left alone
+        with torch.random.fork_rng(devices=rng_devices(device)):
+            while step < last:
+                for group in optimizer.param_groups:
+                    group["lr"] = lr_at(config, step, step / config.max_steps)
+                torch.manual_seed(dropout_seed(config.seed, step))
+                pick = torch.randint(len(windows.train), (config.batch_size,), generator=sampler)
+                loss = window_losses(model, windows.train[pick].to(device)).mean()
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+                optimizer.step()
+                step += 1
+                history.steps.append(step)
+                history.train_losses.append(loss.item())
+                if step % config.eval_every == 0 or step == config.max_steps:
+                    history.eval_steps.append(step)
+                    history.eval_losses.append(mean_loss(model, windows.val))
+                    bar.set_postfix(train=f"{loss.item():.3f}", val=f"{history.eval_losses[-1]:.3f}")
+                    if on_eval:
+                        on_eval(history)
+                bar.update(1)
+                if config.checkpoint_every and step % config.checkpoint_every == 0:
+                    save()
+    except KeyboardInterrupt:
+        interrupted = True  # the notebook's stop button: keep what was learnt, return it
+    except BaseException:
+        save()  # an error mid-run: the steps done so far are not lost
+        raise
+    finally:
+        bar.close()
+        model.eval()
+    save()
+    val_loss = history.eval_losses[-1] if history.eval_steps[-1] == step else mean_loss(model, windows.val)
+    return FineTuneResult(
+        lab=tuned, history=history, config=config, windows=windows, val_loss_before=history.eval_losses[0],
+        val_loss=val_loss, finished=step >= config.max_steps, interrupted=interrupted, checkpoint=checkpoint,
+    )
+
+
+def resume_state(folder: Path, model, optimizer, sampler: torch.Generator, key: str) -> LossHistory:
+    """Load a checkpoint written by :func:`finetune_lm` into model, optimizer and sampler; return its history."""
+    if not (folder / "state.json").is_file():
+        raise LabError(f"There is no fine-tuning checkpoint in {str(folder)!r}; run without resume=True first.")
+    info = json.loads((folder / "state.json").read_text())
+    if info.get("fingerprint") != key:
+        raise LabError("This checkpoint was made with a different text or different settings; resume with the same ones, or start again.")
+    try:
+        load_state(folder, model, optimizer, sampler)
+    except (RuntimeError, KeyError) as error:  # a model of another shape
+        raise LabError(f"This checkpoint does not fit this model ({str(error).splitlines()[0]}); resume with the model it was made from.") from None
+    return LossHistory(**info["history"])
+
+
+# --- after the fine-tune --------------------------------------------------------------------------------------
+
+
+def save_finetuned(lab: Lab, folder: str | os.PathLike) -> Path:
+    """Save ``lab``'s model (safetensors) and tokenizer in Hugging Face format; ``gpt2lab.load(folder)`` reads it back."""
+    folder = Path(folder)
+    lab.hf_model.save_pretrained(folder)  # transformers writes model.safetensors, never a pickle
+    lab.tokenizer.save_pretrained(folder)
+    assert (folder / "model.safetensors").is_file()
+    return folder
+
+
+@dataclass
+class Continuation:
+    """One prompt continued by the model before and after fine-tuning, with the same seed."""
+
+    prompt: str
+    before: str
+    after: str
+
+
+def continue_text(lab: Lab, prompt: str, max_new_tokens: int = 30, temperature: float = 0.8, top_k: int | None = 40, seed: int = 0) -> str:
+    """The model's continuation of ``prompt`` (the new text only). ``temperature=0`` is greedy.
+
+    Sampling draws from torch's global generator inside ``transformers.generate``; it is forked and
+    seeded here, so the same seed gives the same draws to any model, and the caller's state is untouched.
+    """
+    if not isinstance(prompt, str) or not prompt.strip():
+        raise LabError("Each prompt must be some text, such as \"The wind\".")
+    _whole(max_new_tokens, "max_new_tokens", 1)
+    if not (_number(temperature) and temperature >= 0):
+        raise LabError(f"temperature must be a number of 0 or more (0 is greedy), not {temperature!r}.")
+    ids = lab.to_ids(prompt)[None].to(lab.device)  # (1, T)
+    room = lab.config.n_ctx - ids.shape[1]
+    sampling = {"do_sample": True, "temperature": temperature, "top_k": top_k} if temperature > 0 else {"do_sample": False}
+    with torch.random.fork_rng(devices=rng_devices(lab.device)):
+        torch.manual_seed(seed)
+        out = lab.hf_model.generate(ids, attention_mask=torch.ones_like(ids), max_new_tokens=min(max_new_tokens, room),
+                                    pad_token_id=lab.tokenizer.eos_token_id, **sampling)
+    return lab.decode(out[0, ids.shape[1] :].tolist())
+
+
+def compare_continuations(before: Lab, after: Lab, prompts: Sequence[str] = DEFAULT_PROMPTS, max_new_tokens: int = 30,
+                          temperature: float = 0.8, top_k: int | None = 40, seed: int = 0) -> list[Continuation]:
+    """Each prompt continued by ``before`` and ``after`` with the same settings and seed."""
+    if isinstance(prompts, str):
+        prompts = [prompts]
+    settings = dict(max_new_tokens=max_new_tokens, temperature=temperature, top_k=top_k, seed=seed)
+    return [Continuation(p, continue_text(before, p, **settings), continue_text(after, p, **settings)) for p in prompts]
