@@ -83,7 +83,9 @@ class Lab:
             self._token_text[i] = self._whole_token_text(i)
         labels = [self._token_text[i] for i in ids]
         if any(label is None for label in labels):  # pieces of characters need their neighbours
-            labels = [view.label for view in self.bpe.token_views(ids)]
+            known = self.bpe.id_to_token
+            views = iter(self.bpe.token_views([i for i in ids if i in known]))
+            labels = [next(views).label if i in known else self._token_text[i] for i in ids]
         return labels
 
     def _whole_token_text(self, token_id: int) -> str | None:
