@@ -16,12 +16,16 @@ import torch
 DEFAULT_FOLDER = Path(__file__).resolve().parent / "assets" / "tiny"
 
 
-def evaluate_folder(folder: Path = DEFAULT_FOLDER, threads: int = 1) -> dict:
-    """Held-out figures of the model in ``folder``: {"heldout_loss_per_token": ..., "heldout_loss_per_char": ...}."""
+def evaluate_folder(folder: Path = DEFAULT_FOLDER, threads: int = 1, subset: bool = False) -> dict:
+    """Held-out figures of the model in ``folder``: {"heldout_loss_per_token": ..., "heldout_loss_per_char": ...}.
+
+    ``subset=True`` measures only the first ``SUBSET_CHARS`` held-out characters, to compare with
+    ``metrics.json["heldout_subset"]`` in a few seconds.
+    """
     from transformers import GPT2LMHeadModel, GPT2TokenizerFast
 
     from .training.corpus import load_split
-    from .training.export import heldout_metrics
+    from .training.export import SUBSET_CHARS, heldout_metrics
 
     torch.set_num_threads(threads)
     model = GPT2LMHeadModel.from_pretrained(folder, dtype=torch.float32, attn_implementation="eager")
@@ -30,6 +34,8 @@ def evaluate_folder(folder: Path = DEFAULT_FOLDER, threads: int = 1) -> dict:
     # a CI-sized run (--slice-chars) was measured on a shorter held-out text; use the same one
     card = json.loads((Path(folder) / "metrics.json").read_text())
     _, heldout_text = load_split(card.get("slice_chars"))
+    if subset:
+        heldout_text = heldout_text[:SUBSET_CHARS]
     ids = torch.tensor(tokenizer(heldout_text).input_ids)  # (M,)
     return heldout_metrics(model, ids, heldout_text, model.config.n_positions)
 
@@ -38,9 +44,11 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("folder", nargs="?", type=Path, default=DEFAULT_FOLDER)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--subset", action="store_true", help="only the first 50,000 held-out characters")
     args = parser.parse_args(argv)
-    measured = evaluate_folder(args.folder, args.threads)
+    measured = evaluate_folder(args.folder, args.threads, args.subset)
     card = json.loads((args.folder / "metrics.json").read_text())
+    card = card["heldout_subset"] if args.subset else card
     for key in ("heldout_loss_per_token", "heldout_loss_per_char"):
         print(f"{key}: {measured[key]:.4f} (metrics.json: {card[key]:.4f})")
 
