@@ -1,0 +1,69 @@
+"""Checkers for the exercises of ``notebooks/08_fine_tuning.ipynb``.
+
+Each checker takes the learner's answer (``None`` while unanswered) and the objects the notebook built,
+and returns a :class:`~gpt2lab.exercises.checks.CheckResult`; it never raises for a wrong answer.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from ..classify import Classifier, LabelledData, last_token_positions
+from .checks import CheckResult, not_answered
+
+
+def check_perplexity(answer: float | None, loss: float) -> CheckResult:
+    """Exercise 1: the perplexity of a validation loss of ``loss`` nats per token (within 1%)."""
+    if answer is None:
+        return not_answered("Set answer to a number and run the cell again.")
+    if isinstance(answer, bool) or not isinstance(answer, (int, float)):
+        return CheckResult(False, "Give the perplexity as a number, such as 42.0.")
+    right = math.exp(loss)
+    if abs(answer - right) <= 0.01 * right:
+        return CheckResult(True, f"exp({loss:.3f}) = {right:.1f}: at each position the model is about as unsure as a "
+                                 f"fair choice among {right:.0f} tokens.")
+    if abs(answer - loss) < 1e-6:
+        return CheckResult(False, "That is the loss itself; the perplexity is e raised to the loss.")
+    return CheckResult(False, f"{answer} is not it; the loss is in nats (natural logarithms), so undo the logarithm with math.exp.")
+
+
+def check_last_token_positions(answer, input_ids: torch.Tensor, pad_id: int) -> CheckResult:
+    """Exercise 2: for each row of a right-padded batch, the position the classifier reads."""
+    if answer is None:
+        return not_answered("Set answer to a list with one position per sentence, such as [3, 7].")
+    right = last_token_positions(torch.as_tensor(input_ids), pad_id).tolist()
+    try:
+        given = [int(a) for a in answer]
+    except (TypeError, ValueError):
+        return CheckResult(False, "Give a list of whole numbers, one position per sentence.")
+    if given == right:
+        return CheckResult(True, f"{right}: each sentence's last real token, the only position whose hidden state "
+                                 "has attended to the whole sentence; the pads after it are ignored.")
+    if len(given) != len(right):
+        return CheckResult(False, f"The batch has {len(right)} sentences; give {len(right)} positions.")
+    if given == [r + 1 for r in right]:
+        return CheckResult(False, "Those are the sentence lengths; positions count from 0, so the last real token is one less.")
+    if all(g == input_ids.shape[1] - 1 for g in given):
+        return CheckResult(False, "That is the last column for every row, a pad for the shorter sentences; find the last token that is not a pad.")
+    return CheckResult(False, f"Not yet; look for the rightmost token in each row that is not the pad id {pad_id}.")
+
+
+def check_own_sentence(sentence: str | None, label: str | None, clf: Classifier, data: LabelledData) -> CheckResult:
+    """Exercise 3: a sentence of the learner's own (not in the dataset) that ``clf`` puts in class ``label``."""
+    if sentence is None or label is None:
+        return not_answered("Set sentence to a str and label to one of the classes, then run the cell again.")
+    if not isinstance(sentence, str) or len(sentence.split()) < 3:
+        return CheckResult(False, "Write a sentence of at least three words.")
+    if label not in clf.classes:
+        return CheckResult(False, f"label must be one of {', '.join(clf.classes)}.")
+    known = {ex.text.strip().lower() for ex in data.train + data.test}
+    if sentence.strip().lower() in known:
+        return CheckResult(False, "That sentence is in the dataset; write one of your own.")
+    probs = clf.probabilities([sentence])[0]
+    predicted = clf.classes[int(probs.argmax())]
+    if predicted == label:
+        return CheckResult(True, f"The classifier says {predicted} ({probs.max().item():.0%} sure) for a sentence it has never seen.")
+    return CheckResult(False, f"The classifier says {predicted} ({probs.max().item():.0%}), not {label}; "
+                              f"try words that are typical of {label} sentences.")
