@@ -12,6 +12,8 @@ import threading
 from pathlib import Path
 from urllib.parse import urlparse
 
+from transformers import GPT2LMHeadModel, GPT2TokenizerFast  # imported with the kit: load() itself stays quick
+
 from .errors import LabError
 from .lab import Lab
 
@@ -53,8 +55,6 @@ def load(name_or_path: str | os.PathLike | None = None, *, device=None, quiet: b
 
 def load_folder(path: Path, *, name: str | None = None, device=None, source: str | None = None) -> Lab:
     """Load a model folder in Hugging Face format (config.json, model.safetensors, tokenizer files)."""
-    from transformers import GPT2LMHeadModel
-
     path = Path(path)
     if not (path / "config.json").exists():
         raise LabError(f"The folder {path} holds no config.json; give a folder written by save_pretrained.")
@@ -65,8 +65,6 @@ def load_folder(path: Path, *, name: str | None = None, device=None, source: str
 
 def load_tokenizer(path: Path, vocab_size: int):
     """The folder's tokenizer, or GPT-2's own (shipped with the kit) for a folder without one."""
-    from transformers import GPT2TokenizerFast
-
     has_files = (path / "tokenizer.json").exists() or (path / "vocab.json").exists()
     if not has_files:
         if vocab_size != 50257:
@@ -80,8 +78,6 @@ def load_tokenizer(path: Path, vocab_size: int):
 
 
 def _load_hub(name: str, device) -> Lab:
-    from transformers import GPT2LMHeadModel
-
     repo = HUB_REPOS[name]
     cached = _in_local_cache(repo)
     if not cached and not hub_reachable():
