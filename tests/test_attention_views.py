@@ -99,7 +99,7 @@ def test_query_row_bars_are_one_row_of_the_pattern(trace):
     np.testing.assert_allclose(heights, pattern[query].numpy(), rtol=0, atol=0)
     texts = [t.get_text() for t in fig.axes[0].texts]
     assert texts.count("masked") == len(trace.tokens) - 1 - query
-    assert repr(token_label(trace.tokens[query])) in fig.axes[0].get_title()
+    assert f"'{token_label(trace.tokens[query])}'" in fig.axes[0].get_title()
     same = plots.query_row_bars(pattern, -1, trace.tokens)  # -1: the last query
     np.testing.assert_allclose([b.get_height() for b in same.axes[0].patches], pattern[-1].numpy())
     with pytest.raises(LabError, match="outside"):

@@ -3,3 +3,5 @@
 from . import checks, tokenization
 from . import embeddings
 from . import model_sizes
+from . import attention
+from . import transformer_block

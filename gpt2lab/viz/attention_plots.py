@@ -25,7 +25,7 @@ import torch
 
 from ..attention import apply_causal_mask, causal_mask
 from ..errors import LabError
-from .figures import new_figure, set_token_ticks, token_label
+from .figures import new_figure, quoted_token, set_token_ticks
 
 PATTERN_CMAP = "Blues"  # attention weights: white (0) to dark blue (1)
 SCORE_CMAP = "RdBu_r"  # scores can be negative: blue below 0, red above
@@ -202,7 +202,7 @@ def query_row_bars(pattern: torch.Tensor, query: int, query_tokens, key_tokens=N
     ax.set_ylim(0, 1.12)
     ax.set_ylabel("attention weight")
     ax.set_xlabel("key (looked at)")
-    ax.set_title(title or f"where {token_label(query_tokens[query])!r} (position {query}) looks; the bars sum to 1")
+    ax.set_title(title or f"where {quoted_token(query_tokens[query])} (position {query}) looks; the bars sum to 1")
     bars.set_label("attention weight")
     return fig
 
@@ -227,7 +227,7 @@ def qkv_vectors(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, token: str = 
     ax.set_yticks([0, 1, 2], [f"q  |q|={norms[0]:.2f}", f"k  |k|={norms[1]:.2f}", f"v  |v|={norms[2]:.2f}"])
     ax.set_xlabel(f"dimension of the head (d_head = {d_head})")
     self_score = float(q @ k) / d_head**0.5
-    ax.set_title(title or f"q, k, v of {token_label(token)!r}; its score for itself q·k/√d = {self_score:.2f}",
+    ax.set_title(title or f"q, k, v of {quoted_token(token)}; its score for itself q·k/√d = {self_score:.2f}",
                  fontsize="medium")
     fig.colorbar(image, ax=ax, shrink=0.8)
     return fig

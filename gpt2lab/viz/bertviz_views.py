@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import base64
 import importlib.util
-import json
 import re
 from dataclasses import dataclass
 from html import escape

@@ -16,7 +16,7 @@ import torch
 from ..errors import LabError
 from ..layernorm_steps import LayerNormSteps
 from ..mlp import gelu_new
-from .figures import new_figure, token_label
+from .figures import new_figure, quoted_token, token_label
 
 MAX_LEGEND = 10  # name each token in the legend only up to this many tokens
 
@@ -67,7 +67,7 @@ def residual_sum_plot(term_norms: torch.Tensor, sum_norms: torch.Tensor, term_la
     ax.plot(x, _numpy(sum_norms), "k-o", label="‖running sum‖: the stream so far")
     ax.set_xticks(x, term_labels, rotation=60, ha="right")
     ax.set_ylabel("vector length")
-    ax.set_title(title or f"the residual stream of {token_label(token)!r} is a running sum")
+    ax.set_title(title or f"the residual stream of {quoted_token(token)} is a running sum")
     ax.legend(fontsize="small")
     return fig
 

@@ -43,6 +43,11 @@ def token_label(token: str) -> str:
     return "".join(VISIBLE.get(c, c) for c in token)
 
 
+def quoted_token(token: str) -> str:
+    """A token in quotes for a title, whitespace made visible: ``quoted_token(" cat") == "'·cat'"``."""
+    return f"'{token_label(token)}'"
+
+
 def set_token_ticks(ax, tokens, axis: str = "x", rotate: bool = True) -> None:
     """Label an axis with tokens, one tick per position (every n-th one when there are many)."""
     step = max(1, -(-len(tokens) // MAX_LABELLED))  # ceil division

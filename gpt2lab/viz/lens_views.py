@@ -13,7 +13,7 @@ import numpy as np
 from IPython.display import HTML
 
 from ..logit_lens import LogitLens
-from .figures import new_figure, token_label
+from .figures import new_figure, quoted_token, token_label
 
 _CELL = "border:1px solid #aaa;padding:2px 6px;text-align:left;white-space:pre;"
 LENS_CMAP = "Greens"
@@ -72,12 +72,12 @@ def logit_lens_heatmap(lens: LogitLens, *, title: str | None = None):
     ax.set_yticks(range(n), lens.labels)
     ax.set_xticks(range(k), [f"#{r + 1}" for r in range(k)])
     ax.set_xlabel("guess, most probable first")
-    ax.set_title(title or f"logit lens after {token_label(lens.token)!r} (position {lens.position})", fontsize="medium")
+    ax.set_title(title or f"logit lens after {quoted_token(lens.token)} (position {lens.position})", fontsize="medium")
     fig.colorbar(image, ax=ax, label="probability", shrink=0.8)
     ax_final.barh(range(n), lens.final_probs.float().numpy(), color="#238b45")
     ax_final.set_ylim(n - 0.5, -0.5)  # same order as the heatmap: first reading on top
     ax_final.set_yticks([])
     ax_final.set_xlim(0, 1)
-    ax_final.set_xlabel(f"P({token_label(lens.final_token)!r})")
+    ax_final.set_xlabel(f"P({quoted_token(lens.final_token)})")
     ax_final.set_title("the final answer", fontsize="medium")
     return fig

@@ -21,7 +21,7 @@ import ipywidgets as widgets
 from ..errors import LabError
 from ..unmasked_attention import unmasked_pattern
 from ..viz import attention_plots as plots
-from ..viz.figures import figure_png, token_label
+from ..viz.figures import figure_png, quoted_token, token_label
 
 MAX_TOKENS = 48  # more rows and columns than this make every heatmap unreadable
 # (label on the button, key): what the figure shows
@@ -146,7 +146,7 @@ class AttentionExplorer:
             return figure, f"Attention patterns of all heads of layer {layer}."
         if kind == "row":
             figure = plots.query_row_bars(trace[stage + "pattern"][head], query, tokens,
-                                          title=f"{where}: where {token_label(tokens[query])!r} looks")
+                                          title=f"{where}: where {quoted_token(tokens[query])} looks")
             return figure, f"Attention weights of query token {query} in {where}, one bar per key."
         if kind == "qkv":
             q, k, v = (trace[stage + name][head, query] for name in ("q", "k", "v"))

@@ -1,0 +1,76 @@
+"""Checkers for the exercises of ``notebooks/04_transformer_block.ipynb``.
+
+Each checker takes the learner's answer (``None`` while unanswered) and what it is about, and returns a
+:class:`~gpt2lab.exercises.checks.CheckResult`; a wrong answer is never an error.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from ..layernorm import layer_norm
+from .checks import CheckResult, not_answered
+
+
+def _close(answer: torch.Tensor, expected: torch.Tensor) -> bool:
+    scale = max(1.0, expected.abs().max().item())
+    return answer.shape == expected.shape and torch.allclose(answer, expected, atol=1e-5 * scale, rtol=0)
+
+
+def check_block_output(trace, layer: int, answer: torch.Tensor | None) -> CheckResult:
+    """Exercise 1: block ``layer``'s output (resid_post, all positions) from its input and its two sub-layers' outputs."""
+    if answer is None:
+        return not_answered("Set answer to a tensor of shape (T, d_model) built from three of the block's stages.")
+    name = f"blocks.{layer}."
+    expected = trace[name + "resid_post"]
+    answer = torch.as_tensor(answer, dtype=expected.dtype)
+    if answer.shape != expected.shape:
+        return CheckResult(False, f"Your tensor has shape {tuple(answer.shape)}; the stream is {tuple(expected.shape)} (T, d_model).")
+    if _close(answer, expected):
+        return CheckResult(True, "resid_pre + attn_out + mlp_out: the block only ADDS to the stream, it never overwrites it.")
+    if _close(answer, trace[name + "resid_mid"]):
+        return CheckResult(False, "That is the stream after attention only (resid_mid); the MLP adds its output too.")
+    if _close(answer, trace[name + "attn_out"] + trace[name + "mlp_out"]):
+        return CheckResult(False, "That is what the block adds; add it to what came in (resid_pre).")
+    return CheckResult(False, "Not yet: start from the block's input and add what attention and the MLP each output.")
+
+
+def check_layer_norm_by_hand(lab, trace, layer: int, position: int, answer: torch.Tensor | None) -> CheckResult:
+    """Exercise 2: ln2 of block ``layer`` at ``position``, computed by hand from resid_mid and the block's weights."""
+    if answer is None:
+        return not_answered("Set answer to a tensor of shape (d_model,): normalise the vector, then scale and shift it.")
+    w, eps = lab.weights.blocks[layer], lab.config.layer_norm_eps
+    x = trace[f"blocks.{layer}.resid_mid"][position]  # (d_model,)
+    expected = trace[f"blocks.{layer}.ln2"][position]
+    answer = torch.as_tensor(answer, dtype=expected.dtype).detach()
+    if answer.shape != expected.shape:
+        return CheckResult(False, f"Your tensor has shape {tuple(answer.shape)}; it should be one vector of {expected.shape[0]} numbers.")
+    if _close(answer, expected):
+        return CheckResult(True, "Exactly the trace's ln2: centre, divide by the standard deviation, then weight and bias.")
+    ones, zeros = torch.ones_like(x), torch.zeros_like(x)
+    with torch.no_grad():
+        if _close(answer, layer_norm(x[None], ones, zeros, eps)[0]):
+            return CheckResult(False, "Normalised correctly; now multiply by ln2_weight and add ln2_bias (the learned part).")
+        if _close(answer, (x - x.mean()) / x.std() * w.ln2_weight + w.ln2_bias):
+            return CheckResult(False, "Close: LayerNorm divides by the biased standard deviation (divide by d, not d - 1) plus eps.")
+    return CheckResult(False, "Not yet: use blocks.{layer}.resid_mid at that position, its mean and variance, and the block's ln2 weights.")
+
+
+def check_first_agreeing_reading(lens, answer: int | str | None) -> CheckResult:
+    """Exercise 3: the first reading of the logit lens whose top guess is already the model's final answer.
+
+    The answer may be the reading's index (0 is "embeddings") or its label ("after block 1").
+    """
+    if answer is None:
+        return not_answered("Set answer to the index of the row (0 is 'embeddings') or its label, like 'after block 1'.")
+    expected = lens.first_layer_agreeing()
+    index = lens.labels.index(answer) if isinstance(answer, str) and answer in lens.labels else answer
+    if not isinstance(index, int) or isinstance(index, bool):
+        return CheckResult(False, f"Give an int between 0 and {len(lens.labels) - 1}, or a label such as {lens.labels[-1]!r}.")
+    if index == expected:
+        return CheckResult(True, f"From {lens.labels[expected]!r} on, the top guess is already {lens.final_token!r}: "
+                                 "the later blocks refine a prediction that formed there.")
+    if index > expected:
+        return CheckResult(False, f"Look at earlier rows: {lens.final_token!r} is already the top guess before {lens.labels[index]!r}.")
+    return CheckResult(False, f"At {lens.labels[index]!r} the top guess is {lens.top_tokens[index][0]!r}, "
+                              f"not the final answer {lens.final_token!r}; look further down.")
