@@ -138,7 +138,7 @@ class Lab:
         """An empty KV cache for :meth:`trace` (room for the whole context window)."""
         return KVCache.empty(self.config, device=self.device, dtype=self.weights.token_embedding.dtype)
 
-    @torch.inference_mode()
+    @torch.no_grad()  # not inference_mode: a learner may mix trace tensors with the weights afterwards
     def trace(self, text_or_ids, *, cache: KVCache | None = None, keep: Iterable[str] | None = None) -> Trace:
         """Run gpt2lab's forward pass and keep every stage (or only those in ``keep``, names or globs).
 

@@ -150,6 +150,8 @@ def test_the_forward_reads_the_hf_parameters_without_copying():
     # ... but a trace holds computed values, never views of the weights.
     trace = lab.trace(torch.arange(4))
     assert not any(t.requires_grad or t.untyped_storage().data_ptr() in params for t in trace.activations.values())
+    # A learner can recompute a stage from the weights with the trace's tensors (no inference tensors).
+    assert torch.equal(trace["embed"], w.token_embedding[trace.ids])
     # Change a weight in the HF model: gpt2lab's trace changes with it.
     before = lab.trace(torch.arange(4)).logits.clone()
     with torch.no_grad():
