@@ -6,6 +6,7 @@ hub for at most a few seconds, and otherwise loads the embedded model, saying so
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import threading
@@ -58,7 +59,8 @@ def load_folder(path: Path, *, name: str | None = None, device=None, source: str
     path = Path(path)
     if not (path / "config.json").exists():
         raise LabError(f"The folder {path} holds no config.json; give a folder written by save_pretrained.")
-    model = GPT2LMHeadModel.from_pretrained(path, local_files_only=True, attn_implementation="eager", use_safetensors=True)
+    with quiet_transformers():
+        model = GPT2LMHeadModel.from_pretrained(path, local_files_only=True, attn_implementation="eager", use_safetensors=True)
     model = model.float()  # the embedded model ships in fp16; the lessons compute in fp32
     return Lab(model, load_tokenizer(path, model.config.vocab_size), name=name or str(path), source=source or f"local folder {path}", device=device)
 
@@ -85,7 +87,8 @@ def _load_hub(name: str, device) -> Lab:
             f"{name} is not in the local Hugging Face cache and the hub cannot be reached; connect to the internet, "
             f"or use gpt2lab.load('{EMBEDDED_NAME}') for the embedded model."
         )
-    model = GPT2LMHeadModel.from_pretrained(repo, local_files_only=cached, attn_implementation="eager", use_safetensors=True)
+    with quiet_transformers():
+        model = GPT2LMHeadModel.from_pretrained(repo, local_files_only=cached, attn_implementation="eager", use_safetensors=True)
     tokenizer = load_tokenizer(GPT2_TOKENIZER_PATH, model.config.vocab_size)  # GPT-2's, identical to the hub's
     source = "from the local Hugging Face cache" if cached else "downloaded from the Hugging Face hub"
     return Lab(model, tokenizer, name=name, source=source, device=device)
@@ -103,6 +106,20 @@ def _load_auto(device, quiet: bool) -> Lab:
     if not quiet:
         print(f"gpt2lab: loaded {lab.name!r} ({lab.n_params() / 1e6:.1f}M parameters) because {why}.")
     return lab
+
+
+@contextlib.contextmanager
+def quiet_transformers():
+    """No "Loading weights" progress bar under every load: a notebook cell shows one line, not noise."""
+    from transformers.utils import logging
+
+    was_enabled = logging.is_progress_bar_enabled()
+    logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            logging.enable_progress_bar()
 
 
 def _in_local_cache(repo: str) -> bool:
