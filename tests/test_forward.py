@@ -157,3 +157,20 @@ def test_the_forward_reads_the_hf_parameters_without_copying():
     with torch.no_grad():
         lab.hf_model.transformer.h[0].mlp.c_fc.bias.add_(1.0)
     assert not torch.allclose(lab.trace(torch.arange(4)).logits, before)
+
+
+def test_every_stage_equals_transformers_on_the_embedded_model():
+    lab = gpt2lab.load("tiny")
+    text = "It is a truth universally acknowledged, that a single man in possession of a good fortune"
+    trace = lab.trace(text)
+    ref, out = hf_reference(lab, trace.ids)
+    for name in trace.names:
+        if not name.endswith("attn.scores"):
+            assert_stage_close(trace[name], ref[name], name)
+    assert trace.logits[-1].argmax() == out.logits[0, -1].argmax()
+    # ... and the cached path on the same model
+    cache = lab.new_cache()
+    lab.trace(trace.ids[:-1], cache=cache)
+    last = lab.trace(trace.ids[-1:], cache=cache)
+    for name in trace.names:
+        assert_stage_close(last[name], trace[name][..., -1:, :], name)
