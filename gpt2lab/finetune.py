@@ -414,24 +414,16 @@ class Continuation:
 
 
 def continue_text(lab: Lab, prompt: str, max_new_tokens: int = 30, temperature: float = 0.8, top_k: int | None = 40, seed: int = 0) -> str:
-    """The model's continuation of ``prompt`` (the new text only). ``temperature=0`` is greedy.
+    """The model's continuation of ``prompt`` (the new text only), by :func:`gpt2lab.generation.generate`.
 
-    Sampling draws from torch's global generator inside ``transformers.generate``; it is forked and
-    seeded here, so the same seed gives the same draws to any model, and the caller's state is untouched.
+    ``temperature=0`` is greedy. The draws come from a ``torch.Generator`` seeded with ``seed``, so the
+    same seed gives two models the same random numbers: any difference in their text is the training.
     """
-    if not isinstance(prompt, str) or not prompt.strip():
-        raise LabError("Each prompt must be some text, such as \"The wind\".")
-    _whole(max_new_tokens, "max_new_tokens", 1)
-    if not (_number(temperature) and temperature >= 0):
-        raise LabError(f"temperature must be a number of 0 or more (0 is greedy), not {temperature!r}.")
-    ids = lab.to_ids(prompt)[None].to(lab.device)  # (1, T)
-    room = lab.config.n_ctx - ids.shape[1]
-    sampling = {"do_sample": True, "temperature": temperature, "top_k": top_k} if temperature > 0 else {"do_sample": False}
-    with torch.random.fork_rng(devices=rng_devices(lab.device)):
-        torch.manual_seed(seed)
-        out = lab.hf_model.generate(ids, attention_mask=torch.ones_like(ids), max_new_tokens=min(max_new_tokens, room),
-                                    pad_token_id=lab.tokenizer.eos_token_id, **sampling)
-    return lab.decode(out[0, ids.shape[1] :].tolist())
+    from .generation import generate
+
+    result = generate(lab, prompt, max_new_tokens=max_new_tokens, temperature=temperature, top_k=top_k, seed=seed,
+                      keep=(), distributions=False)  # keep no stages: only the text is wanted
+    return result.completion
 
 
 def compare_continuations(before: Lab, after: Lab, prompts: Sequence[str] = DEFAULT_PROMPTS, max_new_tokens: int = 30,

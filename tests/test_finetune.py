@@ -189,3 +189,13 @@ def test_resuming_another_text_is_refused(tmp_path, lab):
         finetune_lm(lab, TEXT[:-200], config, checkpoint_dir=tmp_path, resume=True, progress=False)
     with pytest.raises(gpt2lab.LabError, match="different text or different settings"):
         finetune_lm(lab, TEXT, FineTuneConfig(**{**SMALL, "max_steps": 4, "lr": 1e-3}), checkpoint_dir=tmp_path, resume=True, progress=False)
+
+
+@pytest.mark.parametrize("kwargs, words", [
+    ({"prompt": ""}, "prompt"),
+    ({"prompt": "The cat", "temperature": -1}, "temperature"),
+    ({"prompt": "The cat", "max_new_tokens": 0}, "max_new_tokens"),
+])
+def test_bad_continuation_settings_get_one_clear_sentence(lab, kwargs, words):
+    with pytest.raises(gpt2lab.LabError, match=words):
+        continue_text(lab, **kwargs)

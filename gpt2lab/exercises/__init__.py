@@ -5,3 +5,4 @@ from . import embeddings
 from . import model_sizes
 from . import attention
 from . import transformer_block
+from . import fine_tuning

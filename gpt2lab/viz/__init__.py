@@ -8,3 +8,4 @@ from . import attention_plots
 from . import block_plots
 from . import lens_views
 from . import bertviz_views
+from . import finetune_plots

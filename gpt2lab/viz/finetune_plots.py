@@ -108,9 +108,9 @@ def state_change_plot(change: torch.Tensor, tokens, changed_tokens=None) -> LabF
     ax.bar(range(len(tokens)), change.numpy(), color=colours)
     labels = list(tokens)
     if changed_tokens is not None:
-        labels[-1] = f"{tokens[-1]} → {changed_tokens[-1]}"
+        labels[-1] = f"{tokens[-1]}→{changed_tokens[-1]}"
     set_token_ticks(ax, labels, "x")
-    ax.set_ylabel("change of the final hidden state")
+    ax.set_ylabel("hidden-state change")
     ax.set_title("Change the last token: only the last position notices", fontsize="medium")
     return fig
 

@@ -2,3 +2,4 @@
 
 from . import tokenizer_widget
 from . import attention_explorer
+from . import loss_curve_widget
