@@ -1,0 +1,122 @@
+"""The essay generator: a prompt in, a short essay out -- a few paragraphs that end at a sentence end.
+
+The application this kit grew from. It is the generation loop of :mod:`gpt2lab.generation` with two
+extra rules on top:
+
+  * stop once ``paragraphs`` paragraphs are complete (a paragraph ends at a line break: the embedded
+    model's training text puts a blank line between paragraphs, web text one or two line breaks), and
+  * cut whatever follows the last sentence end (``.``, ``!`` or ``?``, with any closing quote), so the
+    essay never stops mid-sentence.
+
+    essay = write_essay(lab, "The history of tea", paragraphs=3, seed=0)
+    print(essay.text)
+
+Each step record is kept light (no (vocab,) tensors, no trace stages), so a long essay on real GPT-2
+costs little memory; ``essay.steps[i].candidates`` still lists what the sampler chose from.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .generation import CONTEXT_FULL, END_OF_TEXT, LENGTH, Step, end_of_text_id, stop_reason, take_step
+from .sampling import SamplingSettings, check_prompt, make_generator
+from .errors import LabError
+
+PARAGRAPHS = "paragraphs"  # the essay's own stop reason: enough paragraphs written
+ESSAY_SETTINGS = dict(temperature=0.8, top_k=40, top_p=1.0, max_new_tokens=300)  # the defaults: GPT-2's paper used top-k 40
+PARAGRAPH_BREAK = re.compile(r"[ \t]*\n\s*")  # one or more line breaks (blank lines too), with the spaces around them
+SENTENCE_END = re.compile(r"[.!?][\"'”’)\]]*(?=\s|$)")  # . ! or ? (and closing quotes), then a space or the end
+
+
+@dataclass
+class Essay:
+    """A generated essay."""
+
+    prompt: str
+    text: str  # prompt + continuation, cut at the last sentence end, paragraphs separated by one blank line
+    paragraphs: list[str]  # the paragraphs of text
+    stop_reason: str  # "paragraphs", "length", "end_of_text" or "context_full"
+    clean_end: bool  # True if the text ends at a sentence end
+    steps: list[Step]  # one light record per generated token (including any that were cut off)
+    settings: SamplingSettings
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def count_paragraph_breaks(text: str) -> int:
+    """How many paragraph breaks ``text`` holds: ``count_paragraph_breaks("a\\n\\nb\\nc") == 2``."""
+    return len(PARAGRAPH_BREAK.findall(text))
+
+
+def cut_at_sentence_end(text: str, start: int = 0) -> tuple[str, bool]:
+    """``text`` up to its last sentence end at or after ``start``, and whether one was found.
+
+    >>> cut_at_sentence_end("It rained. We stayed in. Then the")
+    ('It rained. We stayed in.', True)
+    >>> cut_at_sentence_end("no end here")
+    ('no end here', False)
+    """
+    ends = [m.end() for m in SENTENCE_END.finditer(text, start)]
+    if not ends:
+        return text.rstrip(), False
+    return text[: ends[-1]], True
+
+
+def split_paragraphs(text: str) -> list[str]:
+    """The paragraphs of ``text``, split at line breaks, each stripped, empty ones dropped."""
+    return [p.strip() for p in PARAGRAPH_BREAK.split(text) if p.strip()]
+
+
+def check_essay_request(prompt, paragraphs, max_new_tokens, temperature, top_k, top_p, seed) -> SamplingSettings:
+    """Check an essay request before any work (one clear sentence per mistake); return its sampling settings."""
+    check_prompt(prompt)
+    if isinstance(paragraphs, bool) or not isinstance(paragraphs, int) or paragraphs < 1:
+        raise LabError(f"paragraphs must be a whole number of at least 1, not {paragraphs!r}.")
+    return SamplingSettings(temperature=temperature, top_k=top_k, top_p=top_p, max_new_tokens=max_new_tokens, seed=seed)
+
+
+def write_essay(
+    lab,
+    prompt: str,
+    paragraphs: int = 3,
+    max_new_tokens: int = ESSAY_SETTINGS["max_new_tokens"],
+    temperature: float = ESSAY_SETTINGS["temperature"],
+    top_k: int | None = ESSAY_SETTINGS["top_k"],
+    top_p: float = ESSAY_SETTINGS["top_p"],
+    seed: int | None = 0,
+) -> Essay:
+    """Write a short essay that continues ``prompt``: ``paragraphs`` paragraphs, or fewer if a limit comes first."""
+    settings = check_essay_request(prompt, paragraphs, max_new_tokens, temperature, top_k, top_p, seed)
+    prompt_ids = lab.to_ids(prompt).tolist()
+    eos_id, n_ctx = end_of_text_id(lab), lab.config.n_ctx
+    generator, cache = make_generator(settings.seed), lab.new_cache()
+    ids, steps = list(prompt_ids), []
+    pieces: list[str] = []  # the text of each generated token, to count paragraphs without decoding it all
+    while True:
+        reason = stop_reason(ids, len(steps), settings, eos_id, n_ctx)
+        if reason is None and count_paragraph_breaks("".join(pieces)) >= paragraphs:
+            reason = PARAGRAPHS
+        if reason is not None:
+            break
+        step = take_step(lab, cache, ids, settings, generator, keep=(), distributions=False)
+        steps.append(step)
+        ids.append(step.token_id)
+        pieces.append(step.token)
+    new_ids = ids[len(prompt_ids) :]
+    if reason == END_OF_TEXT:
+        new_ids = new_ids[:-1]
+    text = lab.decode(prompt_ids + new_ids)
+    if reason == PARAGRAPHS:  # drop the blank line and whatever began after the last complete paragraph
+        breaks = [m.start() for m in PARAGRAPH_BREAK.finditer(text, len(prompt))]
+        if len(breaks) >= paragraphs:
+            text = text[: breaks[paragraphs - 1]]
+    text, clean = cut_at_sentence_end(text, start=min(len(prompt), len(text)))
+    paragraph_list = split_paragraphs(text)
+    return Essay(prompt, "\n\n".join(paragraph_list), paragraph_list, reason, clean, steps, settings)
+
+
+__all__ = ["Essay", "write_essay", "check_essay_request", "cut_at_sentence_end", "split_paragraphs", "count_paragraph_breaks",
+           "PARAGRAPHS", "LENGTH", "END_OF_TEXT", "CONTEXT_FULL", "ESSAY_SETTINGS"]

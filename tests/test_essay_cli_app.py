@@ -1,0 +1,213 @@
+"""The essay generator: its text rules, the command line, and the optional gradio app (offline, 127.0.0.1)."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from conftest import byte_level_tokenizer, random_hf_model, random_lab
+
+import gpt2lab.essay as essay_module
+from gpt2lab import LabError
+from gpt2lab.__main__ import main
+from gpt2lab.essay import PARAGRAPHS, count_paragraph_breaks, cut_at_sentence_end, split_paragraphs, write_essay
+from gpt2lab.generation import CONTEXT_FULL, END_OF_TEXT, LENGTH, take_step
+from gpt2lab.loading import EMBEDDED_PATH
+
+REPO = Path(__file__).resolve().parents[1]
+HAVE_TINY = (EMBEDDED_PATH / "model.safetensors").exists()
+
+
+@pytest.fixture(scope="module")
+def lab():
+    return random_lab((2, 4, 32, 64, 512), seed=1)
+
+
+@pytest.fixture(scope="module")
+def model_folder(tmp_path_factory):
+    """A random GPT-2 saved like a real checkpoint, for the command line and the app."""
+    folder = tmp_path_factory.mktemp("model")
+    random_hf_model(2, 4, 32, 256, 512, seed=1).save_pretrained(folder)
+    byte_level_tokenizer(400).save_pretrained(folder)
+    return folder
+
+
+def scripted(monkeypatch, lab, text):
+    """Make the essay loop write ``text`` (forced token by token through the real take_step), then <|endoftext|>."""
+    script = iter(lab.encode(text) + [lab.tokenizer.eos_token_id])
+
+    def forced_step(lab_, cache, ids, settings, generator, token_id=None, **kwargs):
+        return take_step(lab_, cache, ids, settings, generator, next(script), **kwargs)
+
+    monkeypatch.setattr(essay_module, "take_step", forced_step)
+
+
+def test_text_rules():
+    assert cut_at_sentence_end("It rained. We stayed in. Then the") == ("It rained. We stayed in.", True)
+    assert cut_at_sentence_end('"Stop!" she said. And') == ('"Stop!" she said.', True)
+    assert cut_at_sentence_end('He asked, "Why?" Then') == ('He asked, "Why?"', True)
+    assert cut_at_sentence_end("Mr. Darcy") == ("Mr.", True)  # a known limit of the simple rule
+    assert cut_at_sentence_end("no end here ") == ("no end here", False)
+    assert cut_at_sentence_end("Done. more", start=5) == ("Done. more", False)
+    assert count_paragraph_breaks("a\n\nb\n \n\nc\nd") == 3
+    assert split_paragraphs("One.\n\n Two.\n\n\nThree.\n") == ["One.", "Two.", "Three."]
+
+
+def test_essay_stops_after_the_paragraphs_at_a_sentence_end(lab, monkeypatch):
+    scripted(monkeypatch, lab, " He came. She left.\n\n\nThey met again. Then\nMore text follows here.")
+    essay = write_essay(lab, "Once,", paragraphs=2, max_new_tokens=200)
+    assert essay.stop_reason == PARAGRAPHS and essay.clean_end
+    assert essay.text == "Once, He came. She left.\n\nThey met again."
+    assert essay.paragraphs == ["Once, He came. She left.", "They met again."]
+    assert str(essay) == essay.text and len(essay.steps) == len(lab.encode(" He came. She left.\n\n\nThey met again. Then\n"))
+
+
+def test_essay_length_and_end_of_text(lab, monkeypatch):
+    n = len(lab.encode(" One. Two. Three"))
+    scripted(monkeypatch, lab, " One. Two. Three four five six seven eight")
+    essay = write_essay(lab, "Start:", max_new_tokens=n)
+    assert essay.stop_reason == LENGTH and essay.text == "Start: One. Two." and len(essay.steps) == n
+    assert essay.clean_end
+    scripted(monkeypatch, lab, " All done.")
+    essay = write_essay(lab, "Start:", max_new_tokens=100)
+    assert essay.stop_reason == END_OF_TEXT and essay.text == "Start: All done."
+    # each record is light: candidates, but no (vocab,) tensors and no trace stages
+    assert essay.steps[0].probs is None and essay.steps[1].trace.names == [] and essay.steps[1].candidates
+
+
+def test_essay_from_a_random_model(lab):
+    essay = write_essay(lab, "The cat sat", paragraphs=2, max_new_tokens=30, seed=5)
+    assert essay.text.startswith("The cat sat") and essay.stop_reason in (PARAGRAPHS, LENGTH, END_OF_TEXT, CONTEXT_FULL)
+    assert len(essay.steps) <= 30
+    assert essay.text == write_essay(lab, "The cat sat", paragraphs=2, max_new_tokens=30, seed=5).text
+    with pytest.raises(LabError, match="paragraphs must be"):
+        write_essay(lab, "x", paragraphs=0)
+    with pytest.raises(LabError, match="The prompt is empty"):
+        write_essay(lab, "")
+
+
+# --- the command line ------------------------------------------------------------------------------------
+
+
+def test_cli_in_process(model_folder, capsys):
+    assert main(["The cat sat", "--model", str(model_folder), "--max-new-tokens", "12", "--steps", "3", "--seed", "2"]) == 0
+    out = capsys.readouterr()
+    text, table = out.out.split("\n\n  pos")[0], out.out.split("\n\n  pos")[1]
+    assert text.startswith("The cat sat")
+    assert len(table.strip().splitlines()) == 1 + 12 or "end" in out.out  # a header row, then one row per step
+    assert "parameters" in out.err and "tokens written with temperature 0.8, top-k 40, seed 2; stopped:" in out.err
+    assert main(["The cat sat", "--model", str(model_folder), "--max-new-tokens", "12", "--seed", "2"]) == 0
+    assert capsys.readouterr().out.strip() == text.strip()  # the same seed, the same essay
+
+
+@pytest.mark.parametrize("args,words", [
+    (["", "--max-new-tokens", "5"], "The prompt is empty"),
+    (["Hi", "--top-k", "0"], "top_k must be"),
+    (["Hi", "--top-p", "1.5"], "top_p must be"),
+    (["Hi", "--temperature", "-1"], "temperature must be"),
+    (["Hi", "--max-new-tokens", "0"], "max_new_tokens must be"),
+    (["Hi", "--paragraphs", "0"], "paragraphs must be"),
+])
+def test_cli_bad_input_one_line_exit_2(model_folder, capsys, args, words):
+    assert main(args + ["--model", str(model_folder)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [err[0]] and err[0].startswith(f"gpt2lab: {words}")  # one sentence, before any model is loaded
+
+
+def test_cli_unknown_model_and_bad_flag(capsys):
+    assert main(["Hi", "--model", "gpt5"]) == 2
+    assert "There is no model called 'gpt5'" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as info:
+        main(["Hi", "--top-k", "many"])
+    assert info.value.code == 2
+
+
+def _env():
+    return dict(os.environ, HF_HUB_OFFLINE="1", OMP_NUM_THREADS="1", GRADIO_ANALYTICS_ENABLED="False",
+                PYTHONPATH=str(REPO))
+
+
+@pytest.mark.skipif(not HAVE_TINY, reason="the embedded model is not in gpt2lab/assets/tiny yet")
+def test_cli_subprocess_with_the_embedded_model():
+    run = subprocess.run([sys.executable, "-m", "gpt2lab", "It is a truth universally acknowledged", "--model", "tiny",
+                          "--max-new-tokens", "60", "--steps", "3"], capture_output=True, text=True, env=_env(), timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.startswith("It is a truth universally acknowledged") and "pos" in run.stdout
+    assert "Loading weights" not in run.stderr and "stopped:" in run.stderr
+    # (bad input exits with code 2: main() returns it, tested in process above; the process only adds sys.exit)
+
+
+# --- the gradio app ----------------------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _listening_addresses(port: int) -> set[str]:
+    """Local addresses with a listening TCP socket on ``port`` (from /proc/net/tcp and tcp6)."""
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        if not Path(table).exists():
+            continue
+        for line in Path(table).read_text().splitlines()[1:]:
+            local, state = line.split()[1], line.split()[3]
+            address, hex_port = local.split(":")
+            if state == "0A" and int(hex_port, 16) == port:  # 0A: LISTEN
+                found.add(address)
+    return found
+
+
+def test_gradio_app_serves_an_essay_on_localhost(model_folder):
+    pytest.importorskip("gradio")
+    model = "tiny" if HAVE_TINY else str(model_folder)
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "gpt2lab.app", "--model", model, "--port", str(port)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=_env())
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.time() + 90
+        while True:
+            try:
+                page = urllib.request.urlopen(base + "/", timeout=5).read().decode()
+                break
+            except OSError:
+                if proc.poll() is not None or time.time() > deadline:
+                    pytest.fail(f"the app did not start: {proc.stdout.read() if proc.poll() is not None else 'timeout'}")
+                time.sleep(0.5)
+        assert "gradio" in page.lower()
+        assert _listening_addresses(port) == {"0100007F"}  # 127.0.0.1 only, not 0.0.0.0
+        # call the API endpoint: POST the inputs, then read the event stream for the result
+        data = {"data": ["The cat sat", 1, 0.8, 40, 1.0, 20, 0]}
+        request = urllib.request.Request(base + "/gradio_api/call/essay", json.dumps(data).encode(),
+                                         {"Content-Type": "application/json"})
+        event_id = json.loads(urllib.request.urlopen(request, timeout=30).read())["event_id"]
+        stream = urllib.request.urlopen(f"{base}/gradio_api/call/essay/{event_id}", timeout=60).read().decode()
+        lines = stream.splitlines()
+        assert "event: complete" in lines, stream
+        essay = json.loads(lines[lines.index("event: complete") + 1].removeprefix("data: "))[0]
+        assert essay.startswith("The cat sat")
+        # a bad setting comes back as the one sentence
+        bad = {"data": ["", 1, 0.8, 40, 1.0, 20, 0]}
+        request = urllib.request.Request(base + "/gradio_api/call/essay", json.dumps(bad).encode(),
+                                         {"Content-Type": "application/json"})
+        event_id = json.loads(urllib.request.urlopen(request, timeout=30).read())["event_id"]
+        stream = urllib.request.urlopen(f"{base}/gradio_api/call/essay/{event_id}", timeout=60).read().decode()
+        assert "event: error" in stream and "The prompt is empty" in stream
+    finally:
+        proc.terminate()  # stopped by its PID
+        try:
+            output = proc.communicate(timeout=20)[0]
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            output = proc.communicate()[0]
+    assert "gradio.live" not in output  # no public share link unless asked
