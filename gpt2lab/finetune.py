@@ -192,7 +192,7 @@ def window_losses(model, windows: torch.Tensor) -> torch.Tensor:
 
 @torch.no_grad()
 def mean_loss(model, windows: torch.Tensor, batch_size: int = 16) -> float:
-    """Mean loss per token over all ``windows`` (eval mode: no dropout), in nats."""
+    """Mean loss per token over all ``windows`` (eval mode: no dropout), in nats, ``batch_size`` windows at a time."""
     was_training = model.training
     model.eval()
     device = next(model.parameters()).device
@@ -248,6 +248,9 @@ class FineTuneResult:
     @property
     def perplexity(self) -> float:
         return perplexity(self.val_loss)
+
+    def __repr__(self) -> str:
+        return f"FineTuneResult({self.summary()})"
 
     def summary(self) -> str:
         """One line: steps, validation loss and perplexity before and after."""
@@ -324,7 +327,7 @@ def finetune_lm(
         history = resume_state(checkpoint, model, optimizer, sampler, key)
     else:
         history.eval_steps.append(0)
-        history.eval_losses.append(mean_loss(model, windows.val))
+        history.eval_losses.append(mean_loss(model, windows.val, config.batch_size))
         if on_eval:
             on_eval(history)
 
@@ -355,7 +358,7 @@ def finetune_lm(
                 history.train_losses.append(loss.item())
                 if step % config.eval_every == 0 or step == config.max_steps:
                     history.eval_steps.append(step)
-                    history.eval_losses.append(mean_loss(model, windows.val))
+                    history.eval_losses.append(mean_loss(model, windows.val, config.batch_size))
                     bar.set_postfix(train=f"{loss.item():.3f}", val=f"{history.eval_losses[-1]:.3f}")
                     if on_eval:
                         on_eval(history)
@@ -371,7 +374,7 @@ def finetune_lm(
         bar.close()
         model.eval()
     save()
-    val_loss = history.eval_losses[-1] if history.eval_steps[-1] == step else mean_loss(model, windows.val)
+    val_loss = history.eval_losses[-1] if history.eval_steps[-1] == step else mean_loss(model, windows.val, config.batch_size)
     return FineTuneResult(
         lab=tuned, history=history, config=config, windows=windows, val_loss_before=history.eval_losses[0],
         val_loss=val_loss, finished=step >= config.max_steps, interrupted=interrupted, checkpoint=checkpoint,
