@@ -9,3 +9,4 @@ from . import block_plots
 from . import lens_views
 from . import bertviz_views
 from . import finetune_plots
+from . import sampling_plots

@@ -1,0 +1,301 @@
+"""Views of the next-token step: the top-k bar chart, settings side by side, the text so far, attention.
+
+Every function takes tensors and token strings (never a model). Figures are ``matplotlib`` ``Figure``
+objects (a notebook shows one by leaving it as the cell's last value); HTML views are self-contained
+(inline CSS, no script), returned as ``IPython.display.HTML``.
+
+    rows = top_rows(step.probs, step.filtered, n=15, chosen_id=step.token_id)
+    next_token_chart(step.probs[rows.ids], step.filtered[rows.ids], lab.token_strings(rows.ids),
+                     ranks=rows.ranks, chosen=rows.chosen)
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+from html import escape
+
+import matplotlib.pyplot as plt
+import torch
+from IPython.display import HTML
+from matplotlib.figure import Figure
+
+KEPT_COLOUR = "#1f77b4"  # blue: survives the filters
+CUT_COLOUR = "#c7c7c7"  # grey: cut by top-k / top-p (or not the argmax, for greedy)
+CHOSEN_COLOUR = "#ff7f0e"  # orange: the token that was chosen
+RAW_COLOUR = "#7f7f7f"  # the outline of the model's own probability, before any filter
+LABEL_WHITESPACE = {" ": "·", "\n": "↵", "\t": "⇥", "\r": "␍"}
+
+
+def token_label(token: str) -> str:
+    """A token as an axis label, whitespace and control characters made visible: ``token_label(" the") == "·the"``."""
+    out = []
+    for char in token:
+        if char in LABEL_WHITESPACE:
+            out.append(LABEL_WHITESPACE[char])
+        elif unicodedata.category(char) in ("Cc", "Cf"):  # invisible: show its code, as in <03>
+            out.append(f"<{ord(char):02X}>")
+        else:
+            out.append(char)
+    return "".join(out).replace("$", r"\$")  # a $ would start matplotlib's mathtext
+
+
+def short_label(token: str, width: int = 14) -> str:
+    """:func:`token_label`, cut to ``width`` characters with an ellipsis (long tokens would crowd the axis)."""
+    label = token_label(token)
+    return label if len(label) <= width else label[: width - 1] + "…"
+
+
+@dataclass(frozen=True)
+class TopRows:
+    """Which tokens a chart shows: the ``n`` most likely, plus the chosen one if it ranks lower."""
+
+    ids: list[int]  # token ids, most likely first
+    ranks: list[int]  # their ranks by raw probability (1 = most likely)
+    chosen: int | None  # the row of the chosen token, or None
+
+
+def top_rows(probs: torch.Tensor, filtered: torch.Tensor, n: int = 15, chosen_id: int | None = None) -> TopRows:
+    """Pick the rows of a next-token chart from the raw (vocab,) probabilities.
+
+    Sorted by the raw probability, so the kept tokens come first and the cut ones after: every filter
+    keeps a most-likely prefix of this order. ``filtered`` breaks ties the same way the filters do.
+    """
+    n = min(n, probs.shape[-1])
+    by_prob = torch.argsort(probs, descending=True, stable=True)  # (vocab,)
+    cut = (filtered[by_prob] == 0).to(torch.uint8)  # (vocab,)  0 for kept, 1 for cut
+    order = by_prob[torch.argsort(cut, stable=True)][:n]  # (n,)  kept first (ties matter), each group by probability
+    ids = order.tolist()
+    ranks = [int((probs > probs[i]).sum()) + 1 for i in ids]
+    if chosen_id is not None and chosen_id not in ids:  # a low-ranked draw: show it below a gap
+        ids.append(chosen_id)
+        ranks.append(int((probs > probs[chosen_id]).sum()) + 1)
+    chosen = ids.index(chosen_id) if chosen_id is not None else None
+    return TopRows(ids, ranks, chosen)
+
+
+def next_token_chart(
+    probs: torch.Tensor,
+    filtered: torch.Tensor,
+    tokens: list[str],
+    ranks: list[int] | None = None,
+    chosen: int | None = None,
+    title: str = "Next-token distribution",
+    figsize: tuple[float, float] | None = None,
+) -> Figure:
+    """Horizontal bars, most likely token at the top.
+
+    probs: (n,) the model's raw probabilities of the rows; filtered: (n,) their probabilities after
+    temperature, top-k, top-p and renormalisation (0 = cut). Grey outline: raw probability; blue bar:
+    the probability the token is drawn with; grey name: cut. A dashed red line marks the kept/cut
+    boundary and an orange bar the chosen token (``chosen`` is its row index).
+    """
+    probs, filtered = torch.as_tensor(probs).float(), torch.as_tensor(filtered).float()
+    n = len(tokens)
+    if probs.shape != (n,) or filtered.shape != (n,):
+        raise ValueError(f"probs and filtered must have one value per token ({n}), not {tuple(probs.shape)} and {tuple(filtered.shape)}")
+    ranks = ranks if ranks is not None else list(range(1, n + 1))
+    kept = (filtered > 0).tolist()
+    width, height = figsize or (6.4, 0.95 + 0.28 * n)
+    fig, ax = plt.subplots(figsize=(width, height))
+    # fixed margins in inches, not constrained layout: this chart is redrawn at every step, and fast
+    fig.subplots_adjust(left=1.7 / width, right=1 - 0.15 / width, top=1 - 0.35 / height, bottom=0.5 / height)
+    y = list(range(n))
+    colours = [CHOSEN_COLOUR if i == chosen else (KEPT_COLOUR if kept[i] else CUT_COLOUR) for i in y]
+    ax.barh(y, filtered.tolist(), color=colours, height=0.7, label="drawn with (after filters)")
+    ax.barh(y, probs.tolist(), fill=False, edgecolor=RAW_COLOUR, linestyle=":", height=0.7, label="model's raw probability")
+    labels = [f"{r}. {short_label(t)}" for r, t in zip(ranks, tokens)]
+    ax.set_yticks(y, labels)
+    for tick, k in zip(ax.get_yticklabels(), kept):
+        tick.set_color("black" if k else "#999999")
+    n_kept_rows = sum(kept)
+    if 0 < n_kept_rows < n and all(kept[:n_kept_rows]):  # the kept tokens form the top rows: draw the cut
+        ax.axhline(n_kept_rows - 0.5, color="#d62728", linestyle="--", linewidth=1)
+        ax.text(1.0, n_kept_rows - 0.5, "kept ↑  cut ↓", color="#d62728", transform=ax.get_yaxis_transform(),
+                ha="right", va="center", fontsize="small", backgroundcolor="white")
+    if chosen is not None:
+        value = max(float(filtered[chosen]), float(probs[chosen]))
+        ax.annotate("◀ chosen", (value, chosen), xytext=(4, 0), textcoords="offset points", va="center",
+                    color=CHOSEN_COLOUR, fontsize="small", fontweight="bold")
+    top = max(float(probs.max()), float(filtered.max()), 1e-9)
+    ax.set_xlim(0, min(1.0, top * 1.25) if top < 0.8 else 1.12)
+    ax.invert_yaxis()
+    ax.set_xlabel("probability")
+    ax.set_title(title)
+    ax.legend(loc="lower right", fontsize="small")
+    return fig
+
+
+def compare_settings_chart(tokens: list[str], columns: list[tuple[str, torch.Tensor]], probs: torch.Tensor | None = None,
+                           n_kept: list[int] | None = None) -> Figure:
+    """The same rows under several settings, side by side: one panel per (label, filtered (n,)) column.
+
+    A cut token has no bar and a grey ✗. ``probs`` (n,), if given, is drawn as the dotted raw outline in
+    every panel; ``n_kept`` adds "k tokens kept" (over the whole vocabulary) to each panel's title.
+    """
+    n = len(tokens)
+    fig, axes = plt.subplots(1, len(columns), figsize=(2.3 * len(columns) + 1.2, 0.9 + 0.28 * n),
+                             sharey=True, layout="constrained", squeeze=False)
+    y = list(range(n))
+    for index, (ax, (label, filtered)) in enumerate(zip(axes[0], columns)):
+        filtered = torch.as_tensor(filtered).float()
+        kept = (filtered > 0).tolist()
+        ax.barh(y, filtered.tolist(), color=[KEPT_COLOUR if k else CUT_COLOUR for k in kept], height=0.7)
+        if probs is not None:
+            ax.barh(y, torch.as_tensor(probs).float().tolist(), fill=False, edgecolor=RAW_COLOUR, linestyle=":", height=0.7)
+        for row, k in enumerate(kept):
+            if not k:
+                ax.text(0.01, row, "✗ cut", color="#999999", va="center", fontsize="small", transform=ax.get_yaxis_transform())
+        ax.set_xlim(0, 1)
+        title = label if n_kept is None else f"{label}\n{n_kept[index]:,} kept"
+        ax.set_title(title, fontsize="medium")
+        ax.set_xlabel("probability")
+    axes[0][0].set_yticks(y, [token_label(t) for t in tokens])
+    axes[0][0].invert_yaxis()
+    return fig
+
+
+def context_attention_chart(weights: torch.Tensor, tokens: list[str], title: str = "Attention over the context",
+                            max_tokens: int = 48) -> Figure:
+    """One bar per context token: how much one query position attends to it. weights: (T_all,), sums to 1.
+
+    Only the last ``max_tokens`` tokens are drawn (the title says so), so long contexts stay readable.
+    """
+    weights = torch.as_tensor(weights).float()
+    if weights.shape != (len(tokens),):
+        raise ValueError(f"weights must have one value per token ({len(tokens)}), not {tuple(weights.shape)}")
+    start = max(0, len(tokens) - max_tokens)
+    shown = weights[start:].tolist()
+    fig, ax = plt.subplots(figsize=(max(4.0, 0.22 * len(shown) + 1.5), 3.2), layout="constrained")
+    x = list(range(start, len(tokens)))
+    ax.bar(x, shown, color=KEPT_COLOUR)
+    ax.set_xticks(x, [token_label(t) for t in tokens[start:]], rotation=90)
+    ax.set_ylabel("attention weight")
+    ax.set_ylim(0, max(shown + [1e-9]) * 1.1)
+    ax.set_title(title if start == 0 else f"{title} (last {len(shown)} of {len(tokens)} tokens)")
+    return fig
+
+
+# --- HTML views ---------------------------------------------------------------------------------------------
+
+_FONT = "font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;"
+
+
+def _visible(token: str) -> str:
+    """Escaped token text; a newline is shown as ↵ and then really breaks the line."""
+    return escape(token).replace("\n", '<span style="color:#888">↵</span><br>')
+
+
+def text_so_far_html(prompt_tokens: list[str], new_tokens: list[str], forced: list[bool] | None = None) -> HTML:
+    """The text so far: the prompt plain, generated tokens tinted, the newest one highlighted.
+
+    ``forced[i]`` underlines a generated token the learner chose by hand (a branch).
+    """
+    forced = forced or [False] * len(new_tokens)
+    parts = [f'<span style="opacity:0.85">{_visible(t)}</span>' for t in prompt_tokens]
+    for i, (token, was_forced) in enumerate(zip(new_tokens, forced)):
+        newest = i == len(new_tokens) - 1
+        style = "background:#ffe082;color:#111;font-weight:bold;outline:1px solid #f9a825;" if newest else "background:#dbeafe;color:#111;"
+        if was_forced:
+            style += "text-decoration:underline dashed #c2185b;"
+        title = f"generated token {i + 1}" + (" (chosen by hand)" if was_forced else "")
+        parts.append(f'<span style="{style}border-radius:3px" title="{escape(title)}">{_visible(token)}</span>')
+    return HTML(f'<div style="{_FONT}white-space:pre-wrap;line-height:1.6;padding:4px">{"".join(parts)}</div>')
+
+
+def attention_text_html(weights: torch.Tensor, tokens: list[str], query_label: str = "") -> HTML:
+    """The context as text, each token shaded by the attention it receives (darker = more); hover for the value.
+
+    weights: (T_all,), one per token, summing to 1.
+    """
+    weights = torch.as_tensor(weights).float()
+    if weights.shape != (len(tokens),):
+        raise ValueError(f"weights must have one value per token ({len(tokens)}), not {tuple(weights.shape)}")
+    top = max(float(weights.max()), 1e-9)
+    parts = []
+    for token, w in zip(tokens, weights.tolist()):
+        alpha = w / top  # the strongest token is fully shaded, so weak patterns stay visible
+        parts.append(f'<span style="background:rgba(214,39,40,{alpha:.3f});color:#111;border-radius:2px" '
+                     f'title="{w:.4f}">{_visible(token)}</span>')
+    head = f"<div>{escape(query_label)}</div>" if query_label else ""
+    return HTML(f'{head}<div style="{_FONT}white-space:pre-wrap;line-height:1.6;background:#fff;padding:4px">{"".join(parts)}</div>')
+
+
+def candidates_table_html(rows: list[tuple[int, str, float, float]], chosen_id: int | None = None) -> HTML:
+    """A table of (id, token, prob, cumulative) rows; the chosen token's row is highlighted."""
+    cell = "border:1px solid #aaa;padding:1px 6px;text-align:left;"
+    head = "".join(f'<th style="{cell}">{h}</th>' for h in ("id", "token", "probability", "cumulative"))
+    body = []
+    for token_id, token, prob, cumulative in rows:
+        style = "background:#ffe082;color:#111;" if token_id == chosen_id else ""
+        cells = (str(token_id), _visible(token), f"{prob:.4f}", f"{cumulative:.4f}")
+        body.append(f'<tr style="{style}">' + "".join(f'<td style="{cell}">{c}</td>' for c in cells) + "</tr>")
+    return HTML(f'<table style="{_FONT}border-collapse:collapse;color:inherit"><tr>{head}</tr>{"".join(body)}</table>')
+
+
+def next_token_bars_html(probs: torch.Tensor, filtered: torch.Tensor, tokens: list[str], ranks: list[int] | None = None,
+                         chosen: int | None = None, title: str = "") -> HTML:
+    """The same chart as :func:`next_token_chart`, as self-contained HTML bars (fast enough to redraw every step).
+
+    Each row: rank, token, a blue bar for the probability it is drawn with (grey name: cut), and a thin
+    grey bar under it for the model's raw probability. A dashed red line separates kept from cut rows;
+    the chosen row is orange.
+    """
+    probs, filtered = torch.as_tensor(probs).float(), torch.as_tensor(filtered).float()
+    n = len(tokens)
+    if probs.shape != (n,) or filtered.shape != (n,):
+        raise ValueError(f"probs and filtered must have one value per token ({n}), not {tuple(probs.shape)} and {tuple(filtered.shape)}")
+    ranks = ranks if ranks is not None else list(range(1, n + 1))
+    scale = max(float(probs.max()), float(filtered.max()), 1e-9)  # the longest bar fills the cell
+    kept = (filtered > 0).tolist()
+    cell = "padding:1px 6px;white-space:pre;"
+    rows = []
+    for i, (token, rank) in enumerate(zip(tokens, ranks)):
+        p, q = float(probs[i]), float(filtered[i])
+        colour = CHOSEN_COLOUR if i == chosen else (KEPT_COLOUR if kept[i] else CUT_COLOUR)
+        border = "border-top:2px dashed #d62728;" if i > 0 and kept[i - 1] and not kept[i] else ""
+        name_style = "" if kept[i] else "color:#999;"
+        bar = (f'<div style="background:{colour};height:0.8em;width:{100 * q / scale:.1f}%"></div>'
+               f'<div style="background:{RAW_COLOUR};height:0.2em;width:{100 * p / scale:.1f}%;opacity:0.6"></div>')
+        note = ("◀ chosen" + ("" if kept[i] else " (by hand: it was cut)")) if i == chosen else ("" if kept[i] else "cut")
+        rows.append(
+            f'<tr style="{border}"><td style="{cell}text-align:right;{name_style}">{rank}.</td>'
+            f'<td style="{cell}{name_style}">{escape(short_label(token, 18))}</td>'
+            f'<td style="padding:1px 6px;width:55%;min-width:120px">{bar}</td>'
+            f'<td style="{cell}text-align:right">{q:.3f}</td><td style="{cell}text-align:right;color:#777">{p:.3f}</td>'
+            f'<td style="{cell}color:{CHOSEN_COLOUR if i == chosen else "#999"};font-weight:bold">{note}</td></tr>'
+        )
+    head = (f'<tr><th></th><th style="{cell}text-align:left">token</th><th style="{cell}text-align:left">'
+            f'<span style="color:{KEPT_COLOUR}">■</span> drawn with · <span style="color:{RAW_COLOUR}">■</span> raw</th>'
+            f'<th style="{cell}">p</th><th style="{cell}color:#777">raw p</th><th></th></tr>')
+    caption = f"<div><b>{escape(title)}</b></div>" if title else ""
+    return HTML(f'<div style="{_FONT}">{caption}<table style="border-collapse:collapse;width:100%;max-width:720px;'
+                f'color:inherit">{head}{"".join(rows)}</table></div>')
+
+
+def compare_settings_html(tokens: list[str], columns: list[tuple[str, torch.Tensor]], probs: torch.Tensor | None = None,
+                          n_kept: list[int] | None = None) -> HTML:
+    """A table: one row per token, one column per setting, each cell the probability it is drawn with (or "cut").
+
+    Same inputs as :func:`compare_settings_chart`. Cell shading grows with the probability.
+    """
+    cell = "border:1px solid #ccc;padding:1px 6px;text-align:right;white-space:pre;"
+    head = f'<th style="{cell}text-align:left">token</th>'
+    if probs is not None:
+        head += f'<th style="{cell}">raw p</th>'
+    for index, (label, _) in enumerate(columns):
+        kept = "" if n_kept is None else f"<br><span style='font-weight:normal'>{n_kept[index]:,} kept</span>"
+        head += f'<th style="{cell}">{escape(label)}{kept}</th>'
+    body = []
+    for row, token in enumerate(tokens):
+        cells = f'<td style="{cell}text-align:left">{escape(short_label(token, 18))}</td>'
+        if probs is not None:
+            cells += f'<td style="{cell}color:#777">{float(probs[row]):.3f}</td>'
+        for _, filtered in columns:
+            q = float(filtered[row])
+            if q > 0:
+                cells += f'<td style="{cell}background:rgba(31,119,180,{0.1 + 0.6 * q:.2f});color:#111">{q:.3f}</td>'
+            else:
+                cells += f'<td style="{cell}color:#aaa">cut</td>'
+        body.append(f"<tr>{cells}</tr>")
+    return HTML(f'<table style="{_FONT}border-collapse:collapse;color:inherit"><tr>{head}</tr>{"".join(body)}</table>')

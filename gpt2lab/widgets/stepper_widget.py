@@ -1,0 +1,257 @@
+"""The generation stepper: write text one token at a time and see every choice.
+
+    GenerationStepperWidget(lab, "It is a truth universally acknowledged")
+
+Controls: the prompt, temperature / top-k / top-p, max new tokens and the seed; Step, Back, Play/Pause
+(auto-step until a stop reason) and Reset. Views: the text so far (newest token highlighted), the
+next-token bar chart (kept/cut boundary and chosen token marked), one button per candidate that
+forces that token instead (a branch), the branches tried so far (pick one to return to it), and what
+the last position attended to, for a chosen layer and head, when it predicted the newest token.
+
+A thin wrapper over :class:`gpt2lab.generation.Stepper` and :mod:`gpt2lab.viz.sampling_plots` (the bar
+chart is the HTML twin of ``next_token_chart``, so a step redraws in milliseconds). Every
+callback can be called directly (tests do: ``widget.step_button.click()``); ``play_steps(n)`` is the
+synchronous heart of Play, which runs it in a background thread so the notebook stays responsive.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import ipywidgets as widgets
+
+from ..errors import LabError
+from ..generation import STOP_REASONS, Step, Stepper
+from ..viz.sampling_plots import attention_text_html, next_token_bars_html, text_so_far_html, token_label, top_rows
+from .controls import SamplingControls, error_html
+
+N_BARS = 12  # rows of the bar chart
+N_CHOICES = 8  # candidate buttons
+PLAY_INTERVAL_S = 0.4  # pause between auto-steps, so a class can follow
+
+
+class GenerationStepperWidget:
+    """Step through generation by hand. ``widget.stepper`` is the :class:`Stepper` it drives."""
+
+    def __init__(self, lab, prompt: str = "The meaning of life is", *, temperature: float = 1.0, top_k: int | None = 40,
+                 top_p: float = 1.0, max_new_tokens: int = 40, seed: int = 0, n_bars: int = N_BARS,
+                 n_choices: int = N_CHOICES, play_interval: float = PLAY_INTERVAL_S):
+        self.lab = lab
+        self.n_bars = n_bars
+        self.play_interval = play_interval
+        self.stepper: Stepper | None = None
+        self.lock = threading.RLock()  # one action at a time: a click during Play waits for the step in flight
+        self.playing = False
+        self._thread: threading.Thread | None = None
+        self._updating = False  # True while the widget itself sets the branch list (not a learner's pick)
+
+        self.prompt = widgets.Textarea(value=prompt, description="Prompt", layout=widgets.Layout(width="95%", height="60px"))
+        self.controls = SamplingControls(temperature, top_k, top_p, max_new_tokens, seed)
+        self.step_button = widgets.Button(description="Step", icon="step-forward", tooltip="choose one more token")
+        self.back_button = widgets.Button(description="Back", icon="step-backward", tooltip="undo the newest token")
+        self.play_button = widgets.Button(description="Play", icon="play", tooltip="step until a stop reason (click again to pause)")
+        self.reset_button = widgets.Button(description="Reset", icon="undo", tooltip="start again from the prompt with the seed")
+        self.message = widgets.HTML()
+        self.status = widgets.HTML()
+        self.text = widgets.HTML()
+        self.chart = widgets.HTML()
+        self.choice_buttons = [widgets.Button(layout=widgets.Layout(width="auto")) for _ in range(n_choices)]
+        self.branches = widgets.Dropdown(description="Branches", options=[], style={"description_width": "70px"},
+                                         layout=widgets.Layout(width="95%"))
+        self.layer = widgets.IntSlider(description="Layer", min=0, max=lab.config.n_layer - 1, value=lab.config.n_layer - 1,
+                                       continuous_update=False)
+        self.head = widgets.IntSlider(description="Head", min=0, max=lab.config.n_head - 1, value=0, continuous_update=False)
+        self.attention = widgets.HTML()
+
+        self.step_button.on_click(lambda _: self.guarded(self.do_step))
+        self.back_button.on_click(lambda _: self.guarded(self.do_back))
+        self.play_button.on_click(lambda _: self.toggle_play())
+        self.reset_button.on_click(lambda _: self.guarded(self.do_reset))
+        for button in self.choice_buttons:
+            button.on_click(lambda b: self.guarded(self.do_branch, b.token_id))
+        self.branches.observe(self.on_branch_pick, names="value")
+        self.layer.observe(lambda _: self.show_attention(), names="value")
+        self.head.observe(lambda _: self.show_attention(), names="value")
+
+        self.view = widgets.VBox([
+            self.prompt, self.controls.box,
+            widgets.HBox([self.step_button, self.back_button, self.play_button, self.reset_button]),
+            self.message, self.status, self.text,
+            widgets.HTML("<b>Next-token distribution</b> of the newest step (grey names were cut; click a token below to take it instead)"),
+            self.chart, widgets.HBox(self.choice_buttons, layout=widgets.Layout(flex_flow="row wrap")),
+            self.branches,
+            widgets.HTML("<b>Attention</b> of the position that chose the newest token"),
+            widgets.HBox([self.layer, self.head]), self.attention,
+        ])
+        self.view.add_class("gpt2lab")
+        self.guarded(self.do_reset)
+
+    def _repr_mimebundle_(self, **kwargs):
+        return self.view._repr_mimebundle_(**kwargs)
+
+    # -- actions: each is a plain method, wrapped by `guarded` for the buttons ----------------------------
+
+    def guarded(self, action, *args) -> bool:
+        """Run an action; a learner's mistake shows as one sentence in the widget. True if it succeeded."""
+        with self.lock:
+            try:
+                action(*args)
+            except LabError as error:
+                self.message.value = error_html(str(error))
+                return False
+            self.message.value = ""
+            self.refresh()
+            return True
+
+    def do_reset(self) -> None:
+        settings = self.controls.settings()
+        if self.stepper is None:
+            self.stepper = Stepper(self.lab, self.prompt.value, settings)
+        else:
+            self.stepper.reset(self.prompt.value, settings)
+
+    def do_step(self) -> Step:
+        if self.stepper is None or self.prompt.value != self.stepper.prompt:
+            self.do_reset()  # a new prompt was typed: start from it
+        self.stepper.settings = self.controls.settings()  # slider changes apply from the next step
+        return self.stepper.step()
+
+    def do_back(self) -> None:
+        self._require_stepper().back()
+
+    def do_branch(self, token_id: int) -> None:
+        self._require_stepper().branch(token_id)
+
+    def _require_stepper(self) -> Stepper:
+        if self.stepper is None:
+            raise LabError("Type a prompt and press Reset first.")
+        return self.stepper
+
+    def on_branch_pick(self, change) -> None:
+        if self._updating or change["new"] is None:
+            return
+        self.guarded(self._require_stepper().goto, change["new"])
+
+    # -- play ---------------------------------------------------------------------------------------------
+
+    def play_steps(self, n: int) -> int:
+        """Take up to ``n`` steps now (stopping at a stop reason or a mistake), redrawing after each.
+
+        Returns the number of steps taken. This is what Play does, one step at a time.
+        """
+        taken = 0
+        for _ in range(n):
+            if self.stepper is not None and self.stepper.stop_reason is not None:
+                break
+            if not self.guarded(self.do_step):
+                break
+            taken += 1
+        return taken
+
+    def toggle_play(self) -> None:
+        """Start auto-stepping in a background thread, or pause it."""
+        if self.playing:
+            self.playing = False
+            return
+        self.playing = True
+        self.play_button.description, self.play_button.icon = "Pause", "pause"
+        self._thread = threading.Thread(target=self._play_loop, daemon=True)
+        self._thread.start()
+
+    def _play_loop(self) -> None:
+        try:
+            while self.playing and self.play_steps(1) == 1:
+                time.sleep(self.play_interval)
+        finally:
+            self.playing = False
+            self.play_button.description, self.play_button.icon = "Play", "play"
+
+    def wait(self, timeout: float | None = None) -> None:
+        """Block until auto-play has stopped (for tests and scripts)."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    # -- drawing ------------------------------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        """Redraw every view from the stepper's state."""
+        s = self.stepper
+        if s is None:
+            return
+        lab = self.lab
+        self.text.value = text_so_far_html(lab.token_strings(s.prompt_ids), lab.token_strings(s.new_ids),
+                                           [step.forced for step in s.steps]).data
+        self.status.value = self._status_html(s)
+        self.back_button.disabled = not s.steps
+        last = s.last
+        if last is None:
+            self.chart.value = ""
+            for button in self.choice_buttons:
+                button.layout.display = "none"
+        else:
+            self.chart.value = self.chart_html(last)
+            self._show_choices(last)
+        self._show_branches(s)
+        self.show_attention()
+
+    def _status_html(self, s: Stepper) -> str:
+        c = self.lab.config
+        line = (f"{len(s.ids):,} of {c.n_ctx:,} context tokens · {len(s.steps)} of {s.settings.max_new_tokens} "
+                f"new tokens · {s.settings.describe()}")
+        last = s.last
+        if last is not None:
+            how = "chosen by hand" if last.forced else f"rank {last.rank}, drawn with p = {last.prob:.3f}"
+            line += (f"<br>newest: <b>{token_label(last.token)}</b> (id {last.token_id}, {how}; "
+                     f"{last.n_kept:,} tokens survived the filters)")
+        if s.stop_reason is not None:
+            line += f'<br><b style="color:#b71c1c">Stopped:</b> {STOP_REASONS[s.stop_reason]}.'
+        return f"<div>{line}</div>"
+
+    def chart_html(self, step: Step) -> str:
+        """The next-token bars of one step (HTML: redrawn at every step in a few milliseconds)."""
+        rows = top_rows(step.probs, step.filtered, self.n_bars, chosen_id=step.token_id)
+        return next_token_bars_html(step.probs[rows.ids], step.filtered[rows.ids], self.lab.token_strings(rows.ids),
+                                    ranks=rows.ranks, chosen=rows.chosen,
+                                    title=f"Position {step.position}: {step.settings.describe()}").data
+
+    def _show_choices(self, step: Step) -> None:
+        rows = top_rows(step.probs, step.filtered, len(self.choice_buttons))
+        tokens = self.lab.token_strings(rows.ids)
+        for button, token_id, token in zip(self.choice_buttons, rows.ids, tokens):
+            button.token_id = token_id
+            button.description = f"{token_label(token)}  {float(step.probs[token_id]):.0%}"
+            button.tooltip = f"take {token!r} (id {token_id}) instead of {step.token!r}"
+            button.button_style = "warning" if token_id == step.token_id else ""
+            button.layout.display = None
+        for button in self.choice_buttons[len(rows.ids):]:
+            button.layout.display = "none"
+
+    def _show_branches(self, s: Stepper) -> None:
+        paths = s.branches()
+        current = tuple(s.new_ids)
+        options = []
+        for number, path in enumerate(paths, start=1):
+            tail = self.lab.decode(list(path))[-50:].replace("\n", "↵")
+            mark = "  ◀ here" if path == current else ""
+            options.append((f"{number}. …{tail} ({len(path)} tokens){mark}", path))
+        self._updating = True
+        try:
+            self.branches.options = options
+            self.branches.value = current if current in paths else None
+        finally:
+            self._updating = False
+
+    def show_attention(self) -> None:
+        """Shade the context by the attention of the position that predicted the newest token."""
+        s = self.stepper
+        last = s.last if s is not None else None
+        if last is None:
+            self.attention.value = "<i>Press Step to see where the model looks.</i>"
+            return
+        layer, head = self.layer.value, self.head.value
+        weights = last.attention[layer, head]  # (T_all,)
+        tokens = last.trace.context_tokens
+        label = (f"Layer {layer}, head {head}: the query at position {last.position - 1} "
+                 f"({token_label(tokens[-1])}) when it predicted {token_label(last.token)}")
+        self.attention.value = attention_text_html(weights, tokens, label).data
