@@ -14,11 +14,11 @@ or not), and a real token never attends to a pad, which comes after it. The mode
 position to read: ``GPT2ForSequenceClassification`` takes the rightmost token that is not
 ``config.pad_token_id`` (:func:`last_token_positions` does the same, in the open).
 
-    data = load_dataset("topics")                     # 240 training and 60 test sentences, 3 topics
-    clf = build_classifier(lab, data.classes)         # the lab's transformer + a new score head
-    evaluate(clf, data.test).accuracy                 # about 1/3 before training: chance
-    train_classifier(clf, data.train, ClassifyConfig(epochs=4), eval_examples=data.test)
-    evaluate(clf, data.test).accuracy, clf.predict(["The rain will not stop."])
+    data = load_dataset("topics")                   # 240 training and 60 test sentences, 3 topics
+    clf = build_classifier(lab, data.classes)       # the lab's transformer + a new score head
+    evaluate_classifier(clf, data.test).accuracy    # about 1/3 before training: chance
+    train_classifier(clf, data.train, ClassifyConfig(epochs=3), eval_examples=data.test)
+    evaluate_classifier(clf, data.test).accuracy, clf.predict(["The rain will not stop."])
 """
 
 from __future__ import annotations
@@ -281,7 +281,7 @@ def confusion_matrix(true: torch.Tensor, predicted: torch.Tensor, n_classes: int
     return torch.bincount(true * n_classes + predicted, minlength=n_classes * n_classes).view(n_classes, n_classes)
 
 
-def evaluate(clf: Classifier, examples: Sequence[Example]) -> ClassificationReport:
+def evaluate_classifier(clf: Classifier, examples: Sequence[Example]) -> ClassificationReport:
     """Accuracy, loss and confusion matrix of ``clf`` on ``examples``."""
     check_examples(examples, clf.classes)
     logits = clf.logits([ex.text for ex in examples])  # (n, n_classes)
@@ -328,7 +328,7 @@ def train_classifier(
     def measure(step: int) -> None:
         if eval_examples is None:
             return
-        report = evaluate(clf, eval_examples)
+        report = evaluate_classifier(clf, eval_examples)
         history.eval_steps.append(step)
         history.eval_losses.append(report.loss)
         history.eval_accuracies.append(report.accuracy)

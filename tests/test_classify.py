@@ -12,7 +12,7 @@ from gpt2lab.classify import (
     Example,
     build_classifier,
     confusion_matrix,
-    evaluate,
+    evaluate_classifier,
     last_token_positions,
     load_dataset,
     make_examples,
@@ -99,9 +99,9 @@ def test_only_the_last_position_sees_the_last_token():
 def test_training_beats_chance_on_held_out_sentences(lab):
     lab_before = [p.detach().clone() for p in lab.hf_model.parameters()]
     clf = build_classifier(lab, DATA.classes)
-    before = evaluate(clf, DATA.test)
+    before = evaluate_classifier(clf, DATA.test)
     history = train_classifier(clf, DATA.train, ClassifyConfig(epochs=6, lr=2e-3), eval_examples=DATA.test, progress=False)
-    after = evaluate(clf, DATA.test)
+    after = evaluate_classifier(clf, DATA.test)
     assert before.accuracy < 0.45  # a random head: about a third right
     assert after.accuracy >= 0.65  # three classes: chance is 1/3
     assert after.loss < before.loss - 0.2
@@ -136,7 +136,7 @@ def test_the_embedded_model_learns_the_topics():
     lab = gpt2lab.load("tiny", device="cpu")
     clf = build_classifier(lab, DATA.classes)
     train_classifier(clf, DATA.train, ClassifyConfig(epochs=2, lr=1e-3), progress=False)
-    assert evaluate(clf, DATA.test).accuracy >= 0.6
+    assert evaluate_classifier(clf, DATA.test).accuracy >= 0.6
 
 
 @pytest.mark.parametrize(
@@ -148,7 +148,7 @@ def test_the_embedded_model_learns_the_topics():
         (lambda clf: train_classifier(clf, DATA.train, ClassifyConfig(epochs=0), progress=False), "epochs must be a whole number"),
         (lambda clf: train_classifier(clf, DATA.train, ClassifyConfig(lr=-1.0), progress=False), "lr must be a number above 0"),
         (lambda clf: train_classifier(clf, DATA.train, ClassifyConfig(batch_size=1.5), progress=False), "batch_size must be a whole number"),
-        (lambda clf: evaluate(clf, [Example("Rain.", "Weather")]), "The label 'Weather'"),
+        (lambda clf: evaluate_classifier(clf, [Example("Rain.", "Weather")]), "The label 'Weather'"),
         (lambda clf: clf.predict([""]), "is empty"),
         (lambda clf: clf.predict(["rain " * 100]), "reads at most 64"),
         (lambda clf: make_examples(["a", "b"], ["food"]), "2 texts but 1 labels"),
