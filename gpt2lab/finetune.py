@@ -434,5 +434,5 @@ def compare_continuations(before: Lab, after: Lab, prompts: Sequence[str] = DEFA
     """Each prompt continued by ``before`` and ``after`` with the same settings and seed."""
     if isinstance(prompts, str):
         prompts = [prompts]
-    settings = dict(max_new_tokens=max_new_tokens, temperature=temperature, top_k=top_k, seed=seed)
+    settings = {"max_new_tokens": max_new_tokens, "temperature": temperature, "top_k": top_k, "seed": seed}
     return [Continuation(p, continue_text(before, p, **settings), continue_text(after, p, **settings)) for p in prompts]

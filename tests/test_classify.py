@@ -22,7 +22,11 @@ from gpt2lab.classify import (
 )
 from gpt2lab.exercises import fine_tuning as ex
 from gpt2lab.loading import EMBEDDED_PATH
-from gpt2lab.viz.finetune_plots import confusion_matrix_plot, loss_curve_plot, state_change_plot
+from gpt2lab.viz.finetune_plots import (
+    confusion_matrix_plot,
+    loss_curve_plot,
+    state_change_plot,
+)
 
 torch.set_num_threads(1)  # one core trains the embedded model
 DATA = load_dataset("topics")

@@ -27,7 +27,7 @@ from gpt2lab.widgets.loss_curve_widget import LiveLossCurve, status_line
 torch.set_num_threads(1)  # one core trains the embedded model
 SHAPE = (2, 4, 32, 64, 512)  # dropout is on (GPT2Config's default 0.1): resuming must reproduce its masks
 TEXT = shipped_text("kittiwake_log")
-SMALL = dict(block_size=32, batch_size=4, eval_every=2)
+SMALL = {"block_size": 32, "batch_size": 4, "eval_every": 2}
 
 
 @pytest.fixture(scope="module")
