@@ -400,8 +400,11 @@ def resume_state(folder: Path, model, optimizer, sampler: torch.Generator, key: 
 
 def save_finetuned(lab: Lab, folder: str | os.PathLike) -> Path:
     """Save ``lab``'s model (safetensors) and tokenizer in Hugging Face format; ``gpt2lab.load(folder)`` reads it back."""
+    from .loading import quiet_transformers
+
     folder = Path(folder)
-    lab.hf_model.save_pretrained(folder)  # transformers writes model.safetensors, never a pickle
+    with quiet_transformers():  # no "Writing model shards" progress bar in the notebook
+        lab.hf_model.save_pretrained(folder)  # transformers writes model.safetensors, never a pickle
     lab.tokenizer.save_pretrained(folder)
     assert (folder / "model.safetensors").is_file()
     return folder
