@@ -16,8 +16,10 @@ Axis glossary (used in every shape comment):
 
 from .bpe_training import train_bpe
 from .cache import KVCache
+from .classify import ClassifyConfig, build_classifier, evaluate_classifier, train_classifier
 from .config import ModelConfig
 from .errors import LabError
+from .finetune import FineTuneConfig, finetune_lm, save_finetuned
 from .lab import Lab, pick_device
 from .loading import EMBEDDED_NAME, HF_NAMES, load
 from .names import BLOCK_STAGES, stage_names
@@ -28,6 +30,8 @@ from .trace import Trace
 __version__ = "0.1.0"
 
 __all__ = [
+    "ClassifyConfig",
+    "FineTuneConfig",
     "BPETokenizer",
     "BLOCK_STAGES",
     "EMBEDDED_NAME",
@@ -37,10 +41,15 @@ __all__ = [
     "LabError",
     "ModelConfig",
     "Trace",
+    "build_classifier",
+    "evaluate_classifier",
+    "finetune_lm",
     "gpt2_tokenizer",
     "load",
     "pick_device",
+    "save_finetuned",
     "set_display_mode",
     "stage_names",
     "train_bpe",
+    "train_classifier",
 ]
