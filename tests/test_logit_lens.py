@@ -77,3 +77,19 @@ def test_table_and_heatmap_show_the_lens(lab, trace):
     assert html.count("<tr>") == len(lens.labels) + 1
     assert f"{lens.top_probs[-1, 0].item():.1%}" in html and "<b>" in html
     assert "<script" not in html
+
+
+def test_the_embedded_models_lens_ends_on_its_own_prediction():
+    import gpt2lab
+    from gpt2lab.loading import EMBEDDED_PATH
+
+    if not (EMBEDDED_PATH / "model.safetensors").exists():
+        pytest.skip("the embedded model is not in gpt2lab/assets/tiny yet")
+    lab = gpt2lab.load("tiny")
+    trace = lab.trace("It is a truth universally acknowledged, that a single man")
+    lens = logit_lens(lab, trace, top_k=5)
+    with torch.no_grad():
+        hf_logits = lab.hf_model(trace.ids[None]).logits[0, -1]
+    assert torch.equal(lens.top_ids[-1], hf_logits.topk(5).indices)
+    assert torch.equal(lens.top_ids[-1], trace.logits[-1].topk(5).indices)
+    assert len(lens.labels) == lab.config.n_layer + 1
