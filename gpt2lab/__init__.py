@@ -22,14 +22,17 @@ from .errors import LabError
 from .finetune import FineTuneConfig, finetune_lm, save_finetuned
 from .lab import Lab, pick_device
 from .loading import EMBEDDED_NAME, HF_NAMES, load
+from .logit_lens import LogitLens, logit_lens
 from .names import BLOCK_STAGES, stage_names
 from .presenter import set_display_mode
+from .residual_stream import residual_contributions, residual_stream
 from .tokenizer import BPETokenizer, gpt2_tokenizer
 from .trace import Trace
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "LogitLens",
     "ClassifyConfig",
     "FineTuneConfig",
     "BPETokenizer",
@@ -46,7 +49,10 @@ __all__ = [
     "finetune_lm",
     "gpt2_tokenizer",
     "load",
+    "logit_lens",
     "pick_device",
+    "residual_contributions",
+    "residual_stream",
     "save_finetuned",
     "set_display_mode",
     "stage_names",

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
 from ..model_sizes import ModelSize
+from .figures import new_figure
 
 PART_COLOURS = {
     "token embedding": "#3a7dc9",
@@ -22,7 +22,8 @@ def parameter_breakdown_plot(sizes: list[ModelSize], share: bool = False) -> Fig
     With ``share=True`` each bar shows fractions of that model's total instead of millions, which makes
     the lesson plain: the MLPs hold about two thirds of a big model, the embeddings most of a small one.
     """
-    fig, ax = plt.subplots(figsize=(8, 4.5), layout="constrained")
+    fig, axes = new_figure(width=8, height=4.5)
+    ax = axes[0, 0]
     names = [s.name for s in sizes]
     bottom = [0.0] * len(sizes)
     for part, colour in PART_COLOURS.items():
@@ -33,5 +34,4 @@ def parameter_breakdown_plot(sizes: list[ModelSize], share: bool = False) -> Fig
     ax.set_ylabel("share of parameters" if share else "parameters (millions)")
     ax.set_title("Where the parameters live")
     ax.legend(loc="upper left", fontsize="small")
-    plt.close(fig)
     return fig
