@@ -106,6 +106,17 @@ class GenerationResult:
         return STOP_REASONS[self.stop_reason]
 
 
+def next_distribution(lab, prompt: str, settings: SamplingSettings | None = None):
+    """The distribution of the token after ``prompt``, under ``settings`` (all its stages: see
+    :class:`gpt2lab.sampling.Distribution`). One forward pass, no draw.
+
+        dist = next_distribution(lab, "Mr.", SamplingSettings(top_p=0.9)); dist.n_kept
+    """
+    check_prompt(prompt)
+    trace = lab.trace(prompt, keep=("logits",))
+    return filter_distribution(last_position_logits(trace.logits), settings or SamplingSettings())
+
+
 # --- building blocks shared by generate() and the Stepper ------------------------------------------------
 
 
@@ -392,3 +403,37 @@ class Stepper:
         self.steps = steps
         self.ids = list(self.prompt_ids) + list(path)
         self.cache.truncate(min(self.cache.length, len(self.prompt_ids) + common, len(self.ids) - 1))
+
+
+# --- two small measures for the lessons ----------------------------------------------------------------------
+
+
+def positions_computed(prompt_length: int, n_new: int, cache: bool = True) -> int:
+    """How many positions the forward passes compute to write ``n_new`` tokens after a prompt.
+
+    With the KV cache: the prompt once, then one position per new token except the last (it is never
+    read). Without it, every step reads the whole text again.
+
+    >>> positions_computed(10, 5), positions_computed(10, 5, cache=False)
+    (14, 60)
+    """
+    if cache:
+        return prompt_length + n_new - 1
+    return sum(prompt_length + i for i in range(n_new))
+
+
+def repeated_fraction(ids: list[int], n: int = 4) -> float:
+    """The share of the n-grams (runs of ``n`` tokens) of ``ids`` that already appeared earlier in it.
+
+    Near 0 for fresh text, near 1 for text stuck in a loop.
+
+    >>> repeated_fraction([1, 2, 1, 2, 1, 2], n=2)   # (1,2) (2,1) new; then (1,2) (2,1) (1,2) again
+    0.6
+    """
+    seen, repeats, total = set(), 0, 0
+    for i in range(len(ids) - n + 1):
+        gram = tuple(ids[i : i + n])
+        repeats += gram in seen
+        total += 1
+        seen.add(gram)
+    return repeats / total if total else 0.0

@@ -6,3 +6,6 @@ from . import model_sizes
 from . import attention
 from . import transformer_block
 from . import fine_tuning
+from . import start_here
+from . import sampling
+from . import generation

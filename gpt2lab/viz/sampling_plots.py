@@ -1,7 +1,8 @@
 """Views of the next-token step: the top-k bar chart, settings side by side, the text so far, attention.
 
-Every function takes tensors and token strings (never a model). Figures are ``matplotlib`` ``Figure``
-objects (a notebook shows one by leaving it as the cell's last value); HTML views are self-contained
+Every function takes tensors and token strings (never a model). Figures are
+:class:`~gpt2lab.viz.figures.LabFigure` objects (a notebook shows one, once, by leaving it as the cell's
+value); HTML views are self-contained
 (inline CSS, no script), returned as ``IPython.display.HTML``.
 
     rows = top_rows(step.probs, step.filtered, n=15, chosen_id=step.token_id)
@@ -15,10 +16,11 @@ import unicodedata
 from dataclasses import dataclass
 from html import escape
 
-import matplotlib.pyplot as plt
 import torch
 from IPython.display import HTML
 from matplotlib.figure import Figure
+
+from .figures import LabFigure, new_figure
 
 KEPT_COLOUR = "#1f77b4"  # blue: survives the filters
 CUT_COLOUR = "#c7c7c7"  # grey: cut by top-k / top-p (or not the argmax, for greedy)
@@ -97,7 +99,8 @@ def next_token_chart(
     ranks = ranks if ranks is not None else list(range(1, n + 1))
     kept = (filtered > 0).tolist()
     width, height = figsize or (6.4, 0.95 + 0.28 * n)
-    fig, ax = plt.subplots(figsize=(width, height))
+    fig = LabFigure(figsize=(width, height))
+    ax = fig.subplots()
     # fixed margins in inches, not constrained layout: this chart is redrawn at every step, and fast
     fig.subplots_adjust(left=1.7 / width, right=1 - 0.15 / width, top=1 - 0.35 / height, bottom=0.5 / height)
     y = list(range(n))
@@ -119,7 +122,7 @@ def next_token_chart(
                     color=CHOSEN_COLOUR, fontsize="small", fontweight="bold")
     top = max(float(probs.max()), float(filtered.max()), 1e-9)
     ax.set_xlim(0, min(1.0, top * 1.25) if top < 0.8 else 1.12)
-    ax.invert_yaxis()
+    ax.set_ylim(n - 0.5, -0.6)  # most likely at the top, no empty margin
     ax.set_xlabel("probability")
     ax.set_title(title)
     ax.legend(loc="lower right", fontsize="small")
@@ -134,8 +137,7 @@ def compare_settings_chart(tokens: list[str], columns: list[tuple[str, torch.Ten
     every panel; ``n_kept`` adds "k tokens kept" (over the whole vocabulary) to each panel's title.
     """
     n = len(tokens)
-    fig, axes = plt.subplots(1, len(columns), figsize=(2.3 * len(columns) + 1.2, 0.9 + 0.28 * n),
-                             sharey=True, layout="constrained", squeeze=False)
+    fig, axes = new_figure(1, len(columns), width=2.3 * len(columns) + 1.2, height=0.9 + 0.28 * n, sharey=True)
     y = list(range(n))
     for index, (ax, (label, filtered)) in enumerate(zip(axes[0], columns)):
         filtered = torch.as_tensor(filtered).float()
@@ -166,7 +168,8 @@ def context_attention_chart(weights: torch.Tensor, tokens: list[str], title: str
         raise ValueError(f"weights must have one value per token ({len(tokens)}), not {tuple(weights.shape)}")
     start = max(0, len(tokens) - max_tokens)
     shown = weights[start:].tolist()
-    fig, ax = plt.subplots(figsize=(max(4.0, 0.22 * len(shown) + 1.5), 3.2), layout="constrained")
+    fig, axes = new_figure(width=max(4.0, 0.22 * len(shown) + 1.5), height=3.2)
+    ax = axes[0][0]
     x = list(range(start, len(tokens)))
     ax.bar(x, shown, color=KEPT_COLOUR)
     ax.set_xticks(x, [token_label(t) for t in tokens[start:]], rotation=90)
@@ -221,15 +224,21 @@ def attention_text_html(weights: torch.Tensor, tokens: list[str], query_label: s
     return HTML(f'{head}<div style="{_FONT}white-space:pre-wrap;line-height:1.6;background:#fff;padding:4px">{"".join(parts)}</div>')
 
 
-def candidates_table_html(rows: list[tuple[int, str, float, float]], chosen_id: int | None = None) -> HTML:
-    """A table of (id, token, prob, cumulative) rows; the chosen token's row is highlighted."""
-    cell = "border:1px solid #aaa;padding:1px 6px;text-align:left;"
-    head = "".join(f'<th style="{cell}">{h}</th>' for h in ("id", "token", "probability", "cumulative"))
-    body = []
-    for token_id, token, prob, cumulative in rows:
-        style = "background:#ffe082;color:#111;" if token_id == chosen_id else ""
-        cells = (str(token_id), _visible(token), f"{prob:.4f}", f"{cumulative:.4f}")
-        body.append(f'<tr style="{style}">' + "".join(f'<td style="{cell}">{c}</td>' for c in cells) + "</tr>")
+def candidates_table_html(candidates, chosen_id: int | None = None) -> HTML:
+    """A table of kept candidates (:class:`~gpt2lab.sampling.Candidate`), most likely first.
+
+    Columns: the model's own probability and its running total (what top-p compares with p, at
+    temperature 1), then the probability the token is drawn with. The chosen token's row is highlighted.
+    """
+    cell = "border:1px solid #aaa;padding:1px 6px;text-align:right;white-space:pre;"
+    names = ("rank", "id", "token", "p (model)", "running total", "p (drawn with)")
+    head = "".join(f'<th style="{cell}">{h}</th>' for h in names)
+    body, total = [], 0.0
+    for rank, c in enumerate(candidates, start=1):
+        total += c.raw_prob
+        style = "background:#ffe082;color:#111;" if c.id == chosen_id else ""
+        cells = (str(rank), str(c.id), _visible(c.token), f"{c.raw_prob:.4f}", f"{total:.4f}", f"{c.prob:.4f}")
+        body.append(f'<tr style="{style}">' + "".join(f'<td style="{cell}">{x}</td>' for x in cells) + "</tr>")
     return HTML(f'<table style="{_FONT}border-collapse:collapse;color:inherit"><tr>{head}</tr>{"".join(body)}</table>')
 
 
@@ -299,3 +308,27 @@ def compare_settings_html(tokens: list[str], columns: list[tuple[str, torch.Tens
                 cells += f'<td style="{cell}color:#aaa">cut</td>'
         body.append(f"<tr>{cells}</tr>")
     return HTML(f'<table style="{_FONT}border-collapse:collapse;color:inherit"><tr>{head}</tr>{"".join(body)}</table>')
+
+
+# --- one-call charts for notebooks: a distribution, or a comparison, and a function naming the tokens ---------
+
+
+def distribution_chart(probs: torch.Tensor, filtered: torch.Tensor, token_strings, n: int = 15,
+                       chosen_id: int | None = None, title: str = "Next-token distribution") -> Figure:
+    """:func:`next_token_chart` of the ``n`` likeliest tokens of two (vocab,) distributions.
+
+    ``token_strings(ids)`` names the tokens (``lab.token_strings``).
+    """
+    rows = top_rows(probs, filtered, n, chosen_id)
+    return next_token_chart(probs[rows.ids], filtered[rows.ids], token_strings(rows.ids), rows.ranks, rows.chosen, title)
+
+
+def comparison_chart(comparison, token_strings, n: int = 12) -> Figure:
+    """:func:`compare_settings_chart` for the output of :func:`gpt2lab.sampling.compare_settings`.
+
+    comparison: ``[(label, Distribution)]`` from the same logits; rows are the ``n`` likeliest raw tokens.
+    """
+    probs = comparison[0][1].probs  # (vocab,)  the same raw distribution under every setting
+    rows = top_rows(probs, probs, n)
+    columns = [(label, dist.filtered[rows.ids]) for label, dist in comparison]
+    return compare_settings_chart(token_strings(rows.ids), columns, probs[rows.ids], [d.n_kept for _, d in comparison])

@@ -6,13 +6,12 @@ input reachable with Tab (sliders move with the arrow keys, numbers are typed).
 
 from __future__ import annotations
 
-import io
 from html import escape
 
 import ipywidgets as widgets
-import matplotlib.pyplot as plt
 
 from ..sampling import SamplingSettings
+from ..viz.figures import figure_png as _png
 
 SLIDER_STYLE = {"description_width": "110px"}
 
@@ -24,13 +23,8 @@ def error_html(sentence: str) -> str:
 
 
 def figure_png(fig, dpi: int = 80) -> bytes:
-    """Render a matplotlib Figure to PNG bytes and close it (widgets redraw often: no figure may leak)."""
-    buffer = io.BytesIO()
-    try:
-        fig.savefig(buffer, format="png", dpi=dpi)
-    finally:
-        plt.close(fig)
-    return buffer.getvalue()
+    """A figure as PNG bytes for an ``Image`` widget (gpt2lab figures are not pyplot's: nothing to close)."""
+    return _png(fig, dpi=dpi)
 
 
 class SamplingControls:
