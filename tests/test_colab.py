@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import types
@@ -58,13 +59,16 @@ def test_readme_has_a_colab_badge_for_every_notebook():
 
 
 def test_the_repository_address_lives_in_one_place():
-    hits = [p for p in ROOT.rglob("*.py") if ".venv" not in p.parts and f'"{colab.REPO}"' in p.read_text()]
+    tracked = subprocess.run(["git", "ls-files", "*.py"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    hits = [ROOT / p for p in tracked if f'"{colab.REPO}"' in (ROOT / p).read_text()]
     assert [p.relative_to(ROOT).as_posix() for p in hits] == ["gpt2lab/colab.py"]
 
 
 def test_the_wheel_carries_the_embedded_model_and_gpt2_tokenizer(tmp_path):
+    source = tmp_path / "src"  # build from a copy: a build writes build/ and *.egg-info/ next to the sources
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(".venv*", ".git", "build", "runs", "test-artifacts", "*.egg-info"))
     out = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path), str(ROOT)],
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path), str(source)],
         capture_output=True, text=True, timeout=300,
     )
     assert out.returncode == 0, out.stderr
