@@ -31,6 +31,8 @@ def test_notebook_runs_and_renders_in_jupyterlab(name, jupyter, page):
     stem = Path(name).stem
     if stem in SHOWS_FIGURES:
         assert count(page, ".jp-OutputArea-output img") > 0
+        page.locator(f"{NOTEBOOK} .jp-OutputArea-output img").first.scroll_into_view_if_needed()
+        page.screenshot(path=str(ARTIFACTS / f"{stem}-figure.png"))
     if stem in SHOWS_WIDGETS:
         assert count(page, ".jupyter-widgets") > 0
         first = page.locator(f"{NOTEBOOK} .jupyter-widgets").first
