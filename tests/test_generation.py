@@ -272,3 +272,44 @@ def test_stepper_bad_input(lab):
         stepper.goto((1, 2, 3))
     with pytest.raises(LabError, match="top_p must be"):
         Stepper(lab, PROMPT, top_p=0)
+
+
+# --- the embedded model ----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    from gpt2lab.loading import EMBEDDED_PATH
+
+    if not (EMBEDDED_PATH / "model.safetensors").exists():
+        pytest.skip("the embedded model is not in gpt2lab/assets/tiny yet")
+    import gpt2lab
+
+    return gpt2lab.load("tiny")
+
+
+def test_embedded_model_greedy_and_sampled_equal_transformers(tiny):
+    prompt = "It is a truth universally acknowledged"
+    result = generate(tiny, prompt, max_new_tokens=40, temperature=0)
+    theirs, _ = hf_generate(tiny, prompt, 40, do_sample=False)
+    assert result.new_ids == theirs
+    sampled = generate(tiny, prompt, max_new_tokens=30, temperature=0.8, top_k=40, top_p=0.95, seed=1234)
+    torch.manual_seed(1234)
+    theirs, out = hf_generate(tiny, prompt, 30, do_sample=True, temperature=0.8, top_k=40, top_p=0.95)
+    assert sampled.new_ids == theirs
+    for step, scores in zip(sampled.steps, out.scores):
+        torch.testing.assert_close(step.filtered, torch.softmax(scores[0], -1), atol=1e-5, rtol=0)
+
+
+def test_embedded_model_stepper_step_is_fast(tiny):
+    """A stepper step (one cached position, sampling, the step record) stays far below the widget's budget."""
+    import time
+
+    stepper = Stepper(tiny, "It is a truth universally acknowledged " * 8, temperature=0.8, top_k=40, max_new_tokens=100)
+    stepper.step()
+    times = []
+    for _ in range(20):
+        start = time.perf_counter()
+        stepper.step()
+        times.append(time.perf_counter() - start)
+    assert sorted(times)[10] < 0.1

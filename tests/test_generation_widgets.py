@@ -65,7 +65,7 @@ def test_top_rows_and_bar_chart():
     assert any(line.get_linestyle() == "--" and line.get_ydata()[0] == 1.5 for line in ax.get_lines())  # kept/cut
     assert any("chosen" in t.get_text() for t in ax.texts)
     html = next_token_bars_html(dist.probs[rows.ids], dist.filtered[rows.ids], tokens, rows.ranks, rows.chosen).data
-    assert "<script" not in html and "http" not in html and html.count("<tr") == 5
+    assert "<script" not in html and "http" not in html and html.count("<tr") == 6 and "⋮" in html  # header, 4 rows, a gap
     assert html.count("border-top:2px dashed") == 1 and "◀ chosen" in html and html.count(">cut<") == 1
     assert "◀ chosen (by hand: it was cut)" in html  # only a forced token can be a cut one
     with pytest.raises(ValueError, match="one value per token"):

@@ -266,6 +266,8 @@ def next_token_bars_html(probs: torch.Tensor, filtered: torch.Tensor, tokens: li
         name_style = "" if kept[i] else "color:#999;"
         bar = (f'<div style="background:{colour};height:0.8em;width:{100 * q / scale:.1f}%"></div>'
                f'<div style="background:{RAW_COLOUR};height:0.2em;width:{100 * p / scale:.1f}%;opacity:0.6"></div>')
+        if i > 0 and rank > ranks[i - 1] + 1:  # rows left out between these two (a low-ranked chosen token)
+            rows.append(f'<tr><td style="{cell}text-align:right;color:#999">⋮</td><td colspan="5"></td></tr>')
         note = ("◀ chosen" + ("" if kept[i] else " (by hand: it was cut)")) if i == chosen else ("" if kept[i] else "cut")
         rows.append(
             f'<tr style="{border}"><td style="{cell}text-align:right;{name_style}">{rank}.</td>'

@@ -220,7 +220,8 @@ class GenerationStepperWidget:
         tokens = self.lab.token_strings(rows.ids)
         for button, token_id, token in zip(self.choice_buttons, rows.ids, tokens):
             button.token_id = token_id
-            button.description = f"{token_label(token)}  {float(step.probs[token_id]):.0%}"
+            drawn = float(step.filtered[token_id])  # the same number as the chart's "p" column
+            button.description = f"{token_label(token)}  " + (f"{drawn:.0%}" if drawn > 0 else "cut")
             button.tooltip = f"take {token!r} (id {token_id}) instead of {step.token!r}"
             button.button_style = "warning" if token_id == step.token_id else ""
             button.layout.display = None
