@@ -137,7 +137,7 @@ def test_keep_and_distributions_control_memory(lab):
     assert light.steps[1].candidates == full.steps[1].candidates
     assert full.steps[1].trace.names == lab.stage_names()
     with pytest.raises(LabError, match="was not kept"):
-        light.steps[0].attention
+        _ = light.steps[0].attention
 
 
 def test_stop_reason_end_of_text():
