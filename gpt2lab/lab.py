@@ -174,3 +174,13 @@ class Lab:
             activations=activations,
             n_layer=self.config.n_layer,
         )
+
+    def generate(self, prompt: str, max_new_tokens: int = 40, temperature: float = 1.0, top_k: int | None = None,
+                 top_p: float = 1.0, seed: int | None = 0, **options):
+        """Continue ``prompt`` one token at a time: the text, a record per step, and why it stopped.
+
+        See :func:`gpt2lab.generation.generate` (``temperature=0`` is greedy).
+        """
+        from .generation import generate
+
+        return generate(self, prompt, max_new_tokens, temperature, top_k, top_p, seed, **options)

@@ -313,3 +313,9 @@ def test_embedded_model_stepper_step_is_fast(tiny):
         stepper.step()
         times.append(time.perf_counter() - start)
     assert sorted(times)[10] < 0.1
+
+
+def test_lab_generate_delegates(lab):
+    ours = lab.generate(PROMPT, 8, temperature=0.9, top_k=30, seed=6)
+    assert ours.new_ids == generate(lab, PROMPT, max_new_tokens=8, temperature=0.9, top_k=30, seed=6).new_ids
+    assert lab.generate(PROMPT, 3, keep=(), distributions=False).steps[0].probs is None
