@@ -110,13 +110,14 @@ def test_stepper_widget_step_back_branch_reset(lab):
     button.click()
     assert s.new_ids == before[:-1] + [button.token_id] and s.steps[-1].forced
     assert len(w.branches.options) == 2 and "◀ here" in w.branches.label
+    assert w.tree.value.count("<li>") == 3 and "[1]" in w.tree.value and "[2]" in w.tree.value  # shared start, two ends
     # back to the first branch through the list
     w.branches.value = tuple(before)
     assert s.new_ids == before and "◀ here" in w.branches.label
     w.back_button.click()
     assert s.new_ids == before[:-1]
     w.reset_button.click()
-    assert s.steps == [] and w.branches.options == () and w.chart.value == ""
+    assert s.steps == [] and w.branches.options == () and w.chart.value == "" and w.tree.value == ""
     # a new prompt typed in the box is used at the next step
     w.prompt.value = "The dog"
     w.step_button.click()

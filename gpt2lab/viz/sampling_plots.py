@@ -334,3 +334,38 @@ def comparison_chart(comparison, token_strings, n: int = 12) -> Figure:
     rows = top_rows(probs, probs, n)
     columns = [(label, dist.filtered[rows.ids]) for label, dist in comparison]
     return compare_settings_chart(token_strings(rows.ids), columns, probs[rows.ids], [d.n_kept for _, d in comparison])
+
+
+def branch_tree_html(paths: list[tuple[int, ...]], token_strings, current: tuple[int, ...] = ()) -> HTML:
+    """The paths tried from one prompt as a tree: shared beginnings once, then one indented line per branch.
+
+    ``paths``: the leaves (tuples of generated ids, numbered 1, 2, ... as in the stepper's list);
+    ``token_strings(ids)`` names tokens; the ``current`` path is drawn in bold.
+
+    >>> branch_tree_html([(1, 2), (1, 3)], lambda ids: [f"<{i}>" for i in ids]).data.count("<li")
+    3
+    """
+    trie: dict = {}
+    for path in paths:
+        node = trie
+        for token_id in path:
+            node = node.setdefault(token_id, {})
+    numbers = {path: n for n, path in enumerate(paths, start=1)}
+
+    def walk(node: dict, path: tuple[int, ...]) -> str:
+        items = []
+        for token_id, child in node.items():
+            run = path + (token_id,)
+            while len(child) == 1:  # follow a stretch without branching, as one line
+                (next_id, child), = child.items()
+                run += (next_id,)
+            text = _visible("".join(token_strings(list(run[len(path):]))))
+            on_path = current[: len(run)] == run
+            label = f"<b>{text}</b>" if on_path else text
+            number = f' <span style="color:#777">[{numbers[run]}]</span>' if run in numbers else ""
+            items.append(f"<li>{label}{number}{walk(child, run) if child else ''}</li>")
+        return f'<ul style="margin:0;padding-left:1.2em">{"".join(items)}</ul>'
+
+    if not trie:
+        return HTML("")
+    return HTML(f'<div style="{_FONT}white-space:pre-wrap;line-height:1.4">{walk(trie, ())}</div>')

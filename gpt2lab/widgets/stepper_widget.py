@@ -23,7 +23,8 @@ import ipywidgets as widgets
 
 from ..errors import LabError
 from ..generation import STOP_REASONS, Step, Stepper
-from ..viz.sampling_plots import attention_text_html, next_token_bars_html, text_so_far_html, token_label, top_rows
+from ..viz.sampling_plots import (attention_text_html, branch_tree_html, next_token_bars_html, text_so_far_html,
+                                  token_label, top_rows)
 from .controls import SamplingControls, error_html
 
 N_BARS = 12  # rows of the bar chart
@@ -59,6 +60,7 @@ class GenerationStepperWidget:
         self.choice_buttons = [widgets.Button(layout=widgets.Layout(width="auto")) for _ in range(n_choices)]
         self.branches = widgets.Dropdown(description="Branches", options=[], style={"description_width": "70px"},
                                          layout=widgets.Layout(width="95%"))
+        self.tree = widgets.HTML()  # every path tried, as a small tree (the current one in bold)
         self.layer = widgets.IntSlider(description="Layer", min=0, max=lab.config.n_layer - 1, value=lab.config.n_layer - 1,
                                        continuous_update=False)
         self.head = widgets.IntSlider(description="Head", min=0, max=lab.config.n_head - 1, value=0, continuous_update=False)
@@ -80,7 +82,7 @@ class GenerationStepperWidget:
             self.message, self.status, self.text,
             widgets.HTML("<b>Next-token distribution</b> of the newest step (grey names were cut; click a token below to take it instead)"),
             self.chart, widgets.HBox(self.choice_buttons, layout=widgets.Layout(flex_flow="row wrap")),
-            self.branches,
+            self.branches, self.tree,
             widgets.HTML("<b>Attention</b> of the position that chose the newest token"),
             widgets.HBox([self.layer, self.head]), self.attention,
         ])
@@ -236,6 +238,7 @@ class GenerationStepperWidget:
             tail = self.lab.decode(list(path))[-50:].replace("\n", "↵")
             mark = "  ◀ here" if path == current else ""
             options.append((f"{number}. …{tail} ({len(path)} tokens){mark}", path))
+        self.tree.value = branch_tree_html(paths, self.lab.token_strings, current).data if len(paths) > 1 else ""
         self._updating = True
         try:
             self.branches.options = options
