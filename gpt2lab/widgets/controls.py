@@ -30,8 +30,8 @@ def figure_png(fig, dpi: int = 80) -> bytes:
 class SamplingControls:
     """Temperature, top-k, top-p, max new tokens and seed, read back as a checked :class:`SamplingSettings`.
 
-    top-k is a number you type, used when its box is ticked: typing 0 (or less) is a mistake the widget
-    explains in one sentence, as the API does.
+    top-k applies while its box is ticked (the slider starts at 1: keeping no token at all means nothing).
+    Values the sliders cannot reach, such as a max of 0 new tokens typed in, are explained in one sentence.
     """
 
     def __init__(self, temperature: float = 1.0, top_k: int | None = 40, top_p: float = 1.0,
@@ -41,8 +41,9 @@ class SamplingControls:
                                                tooltip="0 = greedy (always the most likely token)")
         self.use_top_k = widgets.Checkbox(value=top_k is not None, description="top-k", indent=False,
                                           layout=widgets.Layout(width="70px"))
-        self.top_k = widgets.IntText(value=top_k if top_k is not None else 40, layout=widgets.Layout(width="80px"),
-                                     tooltip="keep only the k most likely tokens")
+        self.top_k = widgets.IntSlider(value=top_k if top_k is not None else 40, min=1, max=200,
+                                       continuous_update=False, tooltip="keep only the k most likely tokens",
+                                       disabled=top_k is None)
         self.top_p = widgets.FloatSlider(value=top_p, min=0.0, max=1.0, step=0.01, description="top-p",
                                          style=SLIDER_STYLE, continuous_update=False,
                                          tooltip="keep the most likely tokens holding this much probability; 1 = off")
@@ -50,6 +51,7 @@ class SamplingControls:
                                               layout=widgets.Layout(width="200px"))
         self.seed = widgets.IntText(value=seed, description="Seed", style={"description_width": "40px"},
                                     layout=widgets.Layout(width="140px"))
+        self.use_top_k.observe(lambda change: setattr(self.top_k, "disabled", not change["new"]), names="value")
         self.box = widgets.VBox([
             widgets.HBox([self.temperature, self.use_top_k, self.top_k]),
             widgets.HBox([self.top_p, self.max_new_tokens, self.seed]),
