@@ -19,19 +19,26 @@ from .cache import KVCache
 from .classify import ClassifyConfig, build_classifier, evaluate_classifier, train_classifier
 from .config import ModelConfig
 from .errors import LabError
+from .essay import write_essay
 from .finetune import FineTuneConfig, finetune_lm, save_finetuned
+from .generation import GenerationResult, Step, Stepper, generate
 from .lab import Lab, pick_device
 from .loading import EMBEDDED_NAME, HF_NAMES, load
 from .logit_lens import LogitLens, logit_lens
 from .names import BLOCK_STAGES, stage_names
 from .presenter import set_display_mode
 from .residual_stream import residual_contributions, residual_stream
+from .sampling import SamplingSettings
 from .tokenizer import BPETokenizer, gpt2_tokenizer
 from .trace import Trace
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "GenerationResult",
+    "SamplingSettings",
+    "Step",
+    "Stepper",
     "LogitLens",
     "ClassifyConfig",
     "FineTuneConfig",
@@ -47,6 +54,7 @@ __all__ = [
     "build_classifier",
     "evaluate_classifier",
     "finetune_lm",
+    "generate",
     "gpt2_tokenizer",
     "load",
     "logit_lens",
@@ -58,4 +66,5 @@ __all__ = [
     "stage_names",
     "train_bpe",
     "train_classifier",
+    "write_essay",
 ]
