@@ -87,6 +87,11 @@ class GenerationStepperWidget:
             widgets.HBox([self.layer, self.head]), self.attention,
         ])
         self.view.add_class("gpt2lab")
+        # names for the parts a browser test (or a course's own CSS) looks for
+        self.text.add_class("gpt2lab-text-so-far")
+        self.chart.add_class("gpt2lab-next-token-chart")
+        for button in self.choice_buttons:
+            button.add_class("gpt2lab-candidate")
         self.guarded(self.do_reset)
 
     def _repr_mimebundle_(self, **kwargs):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -38,3 +39,32 @@ def test_notebook_runs_and_renders_in_jupyterlab(name, jupyter, page):
         first = page.locator(f"{NOTEBOOK} .jupyter-widgets").first
         first.scroll_into_view_if_needed()
         page.screenshot(path=str(ARTIFACTS / f"{Path(name).stem}-widget.png"))
+
+
+def test_generation_stepper_steps_and_branches_in_the_browser(jupyter, page):
+    """Step three times: three more tokens and a new chart; click a candidate: the newest token is replaced."""
+    open_notebook(page, jupyter, "06_autoregressive_generation.ipynb")
+    run_all_cells(page)
+    widget = page.locator(f"{NOTEBOOK} .gpt2lab").filter(has=page.locator(".gpt2lab-next-token-chart")).first
+    widget.scroll_into_view_if_needed()
+    generated = widget.locator(".gpt2lab-text-so-far span[title^='generated token']")
+    chart = widget.locator(".gpt2lab-next-token-chart")
+    step = widget.locator("button.jupyter-button", has_text=re.compile(r"^\s*Step\s*$"))
+    before, chart_before = generated.count(), chart.inner_html()
+    for i in range(3):
+        step.click()
+        page.wait_for_function(
+            "([el, n]) => el.querySelectorAll(\"span[title^='generated token']\").length === n",
+            arg=[widget.locator(".gpt2lab-text-so-far").element_handle(), before + i + 1], timeout=30_000,
+        )
+    assert generated.count() == before + 3
+    assert chart.inner_html() != chart_before
+    ARTIFACTS.mkdir(exist_ok=True)
+    widget.screenshot(path=str(ARTIFACTS / "stepper-after-3-steps.png"))
+    # Take another candidate instead of the sampled one: a branch, marked as chosen by hand.
+    candidate = widget.locator("button.gpt2lab-candidate:not(.mod-warning)").first
+    candidate.click()
+    widget.locator(".gpt2lab-text-so-far span[title$='(chosen by hand)']").wait_for(timeout=30_000)
+    assert generated.count() == before + 3
+    assert widget.locator("select option").count() >= 2  # the branch list now holds both paths
+    widget.screenshot(path=str(ARTIFACTS / "stepper-after-branch.png"))
