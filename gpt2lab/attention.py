@@ -87,6 +87,8 @@ def apply_causal_mask(scores: torch.Tensor) -> torch.Tensor:
     scores: (..., T, T_all). Returns the same shape.
     """
     T, T_all = scores.shape[-2:]
+    if T == 1:  # one new position (a generation step with the KV cache) may look at every position
+        return scores
     return scores.masked_fill(causal_mask(T, T_all, scores.device), float("-inf"))
 
 

@@ -1,0 +1,256 @@
+"""gpt2lab's speed against transformers on the same model, in the same run.
+
+    python benchmarks/run.py              # the full table (about 10 minutes on a 2-core laptop)
+    python benchmarks/run.py --quick      # a short version, as CI runs it (under a minute)
+
+Prints a table and writes JSON (``--json``). Every figure is the median of several runs after a
+warm-up, with min and max, and torch's thread count set explicitly. See benchmarks/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+import torch  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import gpt2lab  # noqa: E402
+from gpt2lab.loading import GPT2_TOKENIZER_PATH, load_tokenizer  # noqa: E402
+
+
+@dataclass
+class Timing:
+    median: float  # seconds
+    min: float
+    max: float
+    runs: int
+
+    @classmethod
+    def of(cls, fn, runs: int, warmup: int = 1, sync=lambda: None) -> "Timing":
+        for _ in range(warmup):
+            fn()
+            sync()
+        times = []
+        for _ in range(runs):
+            start = time.perf_counter()
+            fn()
+            sync()
+            times.append(time.perf_counter() - start)
+        return cls(statistics.median(times), min(times), max(times), runs)
+
+    def ms(self) -> str:
+        return f"{self.median * 1e3:8.1f} ms  [{self.min * 1e3:.1f}-{self.max * 1e3:.1f}]"
+
+
+@dataclass
+class Row:
+    section: str  # which of the benchmark's questions this answers
+    case: str  # what was measured
+    ours: Timing | None = None  # gpt2lab
+    reference: Timing | None = None  # transformers (or the machine's limit)
+    target: float | None = None  # the ratio we aim to stay under
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def ratio(self) -> float | None:
+        return self.ours.median / self.reference.median if self.ours and self.reference else None
+
+
+def small_sized_lab(device) -> gpt2lab.Lab:
+    """A randomly initialised GPT-2-small-sized model (12 layers, 12 heads, 768 wide, 50,257 tokens)."""
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    torch.manual_seed(0)
+    model = GPT2LMHeadModel(GPT2Config(attn_implementation="eager"))
+    return gpt2lab.Lab(model, load_tokenizer(GPT2_TOKENIZER_PATH, 50257), name="gpt2-small-sized (random)", device=device)
+
+
+def sync_for(device):
+    return torch.cuda.synchronize if torch.device(device).type == "cuda" else (lambda: None)
+
+
+def bench_forward(lab, lengths, runs) -> list[Row]:
+    """1. The traced forward (every stage kept, and none kept) against transformers' forward."""
+    rows, sync = [], sync_for(lab.device)
+    for T in lengths:
+        ids = torch.randint(0, lab.config.vocab_size, (T,), generator=torch.Generator().manual_seed(T))
+        batch = ids[None].to(lab.device)
+
+        @torch.inference_mode()
+        def hf():
+            lab.hf_model(batch, use_cache=False)
+
+        hf_t = Timing.of(hf, runs, sync=sync)
+        rows.append(Row("1 forward", f"{T} tokens, every stage kept", Timing.of(lambda: lab.trace(ids), runs, sync=sync), hf_t, 1.25))
+        rows.append(Row("1 forward", f"{T} tokens, no stage kept", Timing.of(lambda: lab.trace(ids, keep=[]), runs, sync=sync), hf_t, 1.05))
+    return rows
+
+
+def read_bandwidth(device, mib: int = 512, runs: int = 7) -> float:
+    """Bytes per second the machine reads from memory: the faster of a sum and a matrix-vector product
+    over a tensor of ``mib`` MiB whose pages are already touched (a fresh copy would time page faults)."""
+    n = mib * 2**20 // 4
+    big = torch.ones(n, device=device)  # touched: every page is written once here
+    matrix = big.view(-1, 4096)
+    vector = torch.ones(4096, device=device)
+    sync = sync_for(device)
+    t_sum = Timing.of(lambda: big.sum(), runs, sync=sync).median
+    t_mv = Timing.of(lambda: matrix @ vector, runs, sync=sync).median
+    return big.numel() * 4 / min(t_sum, t_mv)
+
+
+def greedy_decode(lab, prompt_ids, n_new: int, keep) -> list[int]:
+    """Greedy decoding on gpt2lab's forward with the KV cache: each step computes one new position."""
+    cache = lab.new_cache()
+    logits = lab.trace(prompt_ids, cache=cache, keep=["logits"]).logits
+    out = []
+    for _ in range(n_new):
+        next_id = int(logits[-1].argmax())
+        out.append(next_id)
+        logits = lab.trace([next_id], cache=cache, keep=keep).logits
+    return out
+
+
+def bench_decode(lab, n_new: int, runs: int) -> list[Row]:
+    """2. Time per generated token with the KV cache, against transformers' generate and the memory limit."""
+    sync = sync_for(lab.device)
+    prompt = torch.randint(0, lab.config.vocab_size, (16,), generator=torch.Generator().manual_seed(0))
+    pad = lab.tokenizer.eos_token_id
+
+    @torch.inference_mode()
+    def hf():
+        lab.hf_model.generate(prompt[None].to(lab.device), max_new_tokens=n_new, min_new_tokens=n_new,
+                              do_sample=False, pad_token_id=pad, eos_token_id=None)
+
+    text = lab.decode(prompt.tolist())
+
+    def ours_generate(keep):
+        result = gpt2lab.generate(lab, text, n_new, temperature=0, keep=keep, distributions=False)
+        assert len(result.steps) == n_new  # a random model never stops early on <|endoftext|> here (eos at 50256)
+
+    hf_t = Timing.of(hf, runs, sync=sync)
+    ours_logits = Timing.of(lambda: greedy_decode(lab, prompt, n_new, ["logits"]), runs, sync=sync)
+    ours_all = Timing.of(lambda: greedy_decode(lab, prompt, n_new, None), runs, sync=sync)
+    ours_records = Timing.of(lambda: ours_generate([]), runs, sync=sync)
+    ours_patterns = Timing.of(lambda: ours_generate(["blocks.*.attn.pattern"]), runs, sync=sync)
+    per = lambda t: Timing(t.median / n_new, t.min / n_new, t.max / n_new, t.runs)  # noqa: E731
+    same = greedy_decode(lab, prompt, n_new, ["logits"]) == hf_tokens(lab, prompt, n_new)
+    bandwidth = read_bandwidth(lab.device)
+    weight_bytes = sum(p.numel() * p.element_size() for p in lab.hf_model.parameters())
+    limit = weight_bytes / bandwidth
+    limit_t = Timing(limit, limit, limit, 1)
+    extra = {"same_tokens_as_transformers": same, "bandwidth_GBps": bandwidth / 1e9, "weight_MB": weight_bytes / 1e6}
+    return [
+        Row("2 decode", f"per token, {n_new} greedy tokens, logits kept", per(ours_logits), per(hf_t), 1.10, extra),
+        Row("2 decode", "per token, every stage kept", per(ours_all), per(hf_t), None),
+        Row("2 decode", "per token, gpt2lab.generate with step records", per(ours_records), per(hf_t), 1.10),
+        Row("2 decode", "per token, gpt2lab.generate, records + attention patterns", per(ours_patterns), per(hf_t), None),
+        Row("2 decode", "per token vs the memory-bandwidth limit (weights read once per token)", per(ours_logits), limit_t, 1.5, extra),
+    ]
+
+
+@torch.inference_mode()
+def hf_tokens(lab, prompt, n_new):
+    out = lab.hf_model.generate(prompt[None].to(lab.device), max_new_tokens=n_new, min_new_tokens=n_new, do_sample=False,
+                                pad_token_id=lab.tokenizer.eos_token_id, eos_token_id=None)
+    return out[0, len(prompt):].tolist()
+
+
+def bench_memory(lab, T: int) -> list[Row]:
+    """4. Memory held by a trace of T tokens, everything kept and with ``keep``."""
+    ids = torch.randint(0, lab.config.vocab_size, (T,), generator=torch.Generator().manual_seed(1))
+    rows = []
+    for label, keep in [("every stage", None), ("attention patterns only", ["blocks.*.attn.pattern"]),
+                        ("residual stream + logits", ["blocks.*.resid_post", "logits"]), ("logits only", ["logits"])]:
+        rows.append(Row("4 memory", f"{T} tokens, {label}", extra={"MiB": lab.trace(ids, keep=keep).nbytes() / 2**20}))
+    return rows
+
+
+def bench_stepper(lab, runs: int) -> list[Row]:
+    """3. One step of the generation stepper widget: sample, trace the new position, redraw the chart."""
+    from gpt2lab.widgets.stepper_widget import GenerationStepperWidget
+
+    widget = GenerationStepperWidget(lab, "It is a truth universally acknowledged")
+
+    def step():
+        if widget.stepper.stop_reason is not None:
+            widget.reset_button.click()
+        widget.step_button.click()
+
+    t = Timing.of(step, runs, warmup=2)
+    target_s = 0.150 if lab.name == "tiny" else 0.400
+    return [Row("3 stepper", f"one step on {lab.name}", t, None, None, {"target_ms": target_s * 1e3, "met": t.median < target_s})]
+
+
+def bench_notebooks() -> list[Row]:
+    """5. Every notebook executed top to bottom with the embedded model (nbclient)."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    rows, total = [], 0.0
+    for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        start = time.perf_counter()
+        NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
+        seconds = time.perf_counter() - start
+        total += seconds
+        rows.append(Row("5 notebooks", path.name, Timing(seconds, seconds, seconds, 1)))
+    rows.append(Row("5 notebooks", "all notebooks", Timing(total, total, total, 1), extra={"target_s": 180}))
+    return rows
+
+
+def print_table(rows: list[Row]) -> None:
+    for r in rows:
+        ours = r.ours.ms() if r.ours else ""
+        ref = r.reference.ms() if r.reference else ""
+        ratio = f"{r.ratio:5.2f}x" if r.ratio else ""
+        target = f"(target <= {r.target:.2f}x) {'met' if r.ratio is not None and r.ratio <= r.target else 'NOT met'}" if r.target else ""
+        extra = "  " + ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in r.extra.items()) if r.extra else ""
+        print(f"{r.section:12} {r.case:62} {ours:32} {ref:32} {ratio:7} {target}{extra}")
+
+
+def machine() -> dict:
+    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else platform.processor()
+    return {"cpu": cpu, "cores": os.cpu_count(), "torch": torch.__version__, "python": platform.python_version(),
+            "threads": torch.get_num_threads(), "gpu": torch.cuda.get_device_name() if torch.cuda.is_available() else None}
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="a short run: small inputs, few repeats (CI)")
+    parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
+    parser.add_argument("--device", default="cpu", help="cpu or cuda")
+    parser.add_argument("--json", default=None, help="write the results here")
+    parser.add_argument("--skip-notebooks", action="store_true")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    lab = small_sized_lab(args.device)
+    tiny = gpt2lab.load("tiny", device=args.device)
+    runs = 3 if args.quick else 7
+    rows = bench_forward(lab, [64] if args.quick else [64, 256, 1024], runs)
+    rows += bench_decode(lab, 8 if args.quick else 32, runs)
+    rows += bench_stepper(tiny, 5 if args.quick else 20) + bench_stepper(lab, 3 if args.quick else 10)
+    rows += bench_memory(lab, 64 if args.quick else 1024)
+    if not (args.quick or args.skip_notebooks):
+        rows += bench_notebooks()
+    info = {"machine": machine(), "date": time.strftime("%Y-%m-%d"), "quick": args.quick, "device": args.device}
+    print(json.dumps(info))
+    print_table(rows)
+    if args.json:
+        Path(args.json).write_text(json.dumps({"info": info, "rows": [dict(asdict(r), ratio=r.ratio) for r in rows]}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
