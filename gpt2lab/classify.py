@@ -34,7 +34,7 @@ import torch
 import torch.nn.functional as F
 
 from .errors import LabError
-from .finetune import LossHistory, _number, _positive, _whole, dropout_seed, rng_devices
+from .finetune import LossHistory, _whole, check_optimizer_settings, dropout_seed, rng_devices
 from .lab import Lab
 from .train import lr_at, make_optimizer
 
@@ -251,14 +251,7 @@ class ClassifyConfig:
         _whole(self.warmup_steps, "warmup_steps", 0)
         _whole(self.eval_every, "eval_every", 1)
         _whole(self.seed, "seed", 0)
-        _positive(self.lr, "lr")
-        _positive(self.grad_clip, "grad_clip")
-        for name in ("min_lr_ratio", "weight_decay"):
-            if not (_number(getattr(self, name)) and 0 <= getattr(self, name) <= 1):
-                raise LabError(f"{name} must be a number from 0 to 1, not {getattr(self, name)!r}.")
-        for name in ("beta1", "beta2"):
-            if not (_number(getattr(self, name)) and 0 <= getattr(self, name) < 1):
-                raise LabError(f"{name} must be a number from 0 to just below 1 (such as 0.9), not {getattr(self, name)!r}.")
+        check_optimizer_settings(self)
 
 
 @dataclass

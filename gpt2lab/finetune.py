@@ -77,16 +77,21 @@ class FineTuneConfig:
         _whole(self.seed, "seed", 0)
         if self.checkpoint_every is not None:
             _whole(self.checkpoint_every, "checkpoint_every", 1)
-        _positive(self.lr, "lr")
-        _positive(self.grad_clip, "grad_clip")
         if not (_number(self.val_fraction) and 0 < self.val_fraction < 1):
             raise LabError(f"val_fraction must be a number between 0 and 1 (such as 0.1), not {self.val_fraction!r}.")
-        for name in ("min_lr_ratio", "weight_decay"):
-            if not (_number(getattr(self, name)) and 0 <= getattr(self, name) <= 1):
-                raise LabError(f"{name} must be a number from 0 to 1, not {getattr(self, name)!r}.")
-        for name in ("beta1", "beta2"):
-            if not (_number(getattr(self, name)) and 0 <= getattr(self, name) < 1):
-                raise LabError(f"{name} must be a number from 0 to just below 1 (such as 0.9), not {getattr(self, name)!r}.")
+        check_optimizer_settings(self)
+
+
+def check_optimizer_settings(cfg) -> None:
+    """The AdamW and schedule fields that fine-tuning and classification share, checked with one sentence each."""
+    _positive(cfg.lr, "lr")
+    _positive(cfg.grad_clip, "grad_clip")
+    for name in ("min_lr_ratio", "weight_decay"):
+        if not (_number(getattr(cfg, name)) and 0 <= getattr(cfg, name) <= 1):
+            raise LabError(f"{name} must be a number from 0 to 1, not {getattr(cfg, name)!r}.")
+    for name in ("beta1", "beta2"):
+        if not (_number(getattr(cfg, name)) and 0 <= getattr(cfg, name) < 1):
+            raise LabError(f"{name} must be a number from 0 to just below 1 (such as 0.9), not {getattr(cfg, name)!r}.")
 
 
 def _number(x) -> bool:
