@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ARTIFACTS, ROOT
+from browser_fixtures import ARTIFACTS, ROOT, browser, jupyter, needs_browser, page  # noqa: F401 (fixtures)
 from lab_driver import all_cells_ran, count, error_outputs, open_notebook, run_all_cells, widget_problems, NOTEBOOK
+
+pytestmark = needs_browser
 
 NOTEBOOKS = sorted(p.name for p in (ROOT / "notebooks").glob("*.ipynb"))
 

@@ -1,4 +1,8 @@
-"""A real JupyterLab, started on 127.0.0.1 for the browser tests, and Debian's Chromium driven by Playwright."""
+"""A real JupyterLab, started on 127.0.0.1 for the browser tests, and Debian's Chromium driven by Playwright.
+
+Not a conftest.py: tests/conftest.py is imported as ``conftest`` by the other tests, and a second module
+of that name here would shadow it. The browser tests import these fixtures by name.
+"""
 
 from __future__ import annotations
 
@@ -33,15 +37,9 @@ def browser_available() -> str | None:
     return None
 
 
-def pytest_collection_modifyitems(config, items):
-    why = browser_available()
-    if why is None:
-        return
-    if os.environ.get("CI"):
-        return  # in CI the suite must run: let it fail loudly rather than skip
-    for item in items:
-        if "browser" in str(item.fspath):
-            item.add_marker(pytest.mark.skip(reason=why))
+# Outside CI a machine without Chromium skips the suite; in CI it must run, so it fails loudly instead.
+needs_browser = pytest.mark.skipif(browser_available() is not None and not os.environ.get("CI"),
+                                   reason=str(browser_available()))
 
 
 def write_settings(folder: Path) -> None:
