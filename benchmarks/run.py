@@ -221,6 +221,21 @@ def print_table(rows: list[Row]) -> None:
         print(f"{r.section:12} {r.case:62} {ours:32} {ref:32} {ratio:7} {target}{extra}")
 
 
+def markdown_table(rows: list[Row]) -> str:
+    """The same table in Markdown, for benchmarks/README.md."""
+    lines = ["| section | case | gpt2lab median [min-max] | reference median [min-max] | ratio | target |", "|---|---|---|---|---|---|"]
+    for r in rows:
+        ours = r.ours.ms().strip() if r.ours else ""
+        ref = r.reference.ms().strip() if r.reference else ""
+        ratio = f"{r.ratio:.2f}x" if r.ratio else ""
+        if r.target:
+            target = f"<= {r.target:.2f}x: {'met' if r.ratio is not None and r.ratio <= r.target else '**not met**'}"
+        else:
+            target = ", ".join(f"{k} {v:.3g}" if isinstance(v, float) else f"{k} {v}" for k, v in r.extra.items())
+        lines.append(f"| {r.section} | {r.case} | {ours} | {ref} | {ratio} | {target} |")
+    return "\n".join(lines)
+
+
 def machine() -> dict:
     cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else platform.processor()
     return {"cpu": cpu, "cores": os.cpu_count(), "torch": torch.__version__, "python": platform.python_version(),
@@ -233,6 +248,7 @@ def main(argv=None) -> None:
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     parser.add_argument("--device", default="cpu", help="cpu or cuda")
     parser.add_argument("--json", default=None, help="write the results here")
+    parser.add_argument("--markdown", default=None, help="also write the table in Markdown here")
     parser.add_argument("--skip-notebooks", action="store_true")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -248,6 +264,8 @@ def main(argv=None) -> None:
     info = {"machine": machine(), "date": time.strftime("%Y-%m-%d"), "quick": args.quick, "device": args.device}
     print(json.dumps(info))
     print_table(rows)
+    if args.markdown:
+        Path(args.markdown).write_text(markdown_table(rows) + "\n")
     if args.json:
         Path(args.json).write_text(json.dumps({"info": info, "rows": [dict(asdict(r), ratio=r.ratio) for r in rows]}, indent=1))
 
