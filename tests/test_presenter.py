@@ -48,3 +48,24 @@ def test_themed_widgets_carry_the_current_style():
 def test_unknown_mode_is_one_sentence():
     with pytest.raises(gpt2lab.LabError, match="no display mode 'projector'.*'presenter'"):
         gpt2lab.set_display_mode("projector")
+
+
+def test_every_widget_of_the_kit_carries_the_display_mode():
+    from conftest import random_lab
+    from gpt2lab.bpe_training import train_bpe  # noqa: F401  (the trainer explorer's engine)
+    from gpt2lab.widgets.attention_explorer import AttentionExplorer
+    from gpt2lab.widgets.essay_widget import EssayWidget
+    from gpt2lab.widgets.sampling_lab import SamplingLabWidget
+    from gpt2lab.widgets.stepper_widget import GenerationStepperWidget
+    from gpt2lab.widgets.tokenizer_widget import BPETrainingExplorer, TokenizerExplorer
+
+    gpt2lab.set_display_mode("presenter")
+    lab = random_lab((1, 2, 16, 64, 400))
+    views = [
+        GenerationStepperWidget(lab, "The cat sat").view, EssayWidget(lab).view, SamplingLabWidget(lab, "The cat").view,
+        AttentionExplorer(lab, "The cat sat").view, TokenizerExplorer(lab.tokenizer).view,
+        BPETrainingExplorer("the cat sat on the mat. the cat sat.", 5).view,
+    ]
+    for view in views:
+        assert "gpt2lab" in view._dom_classes
+        assert "22px" in view.children[0].value  # the presenter style travels inside the widget

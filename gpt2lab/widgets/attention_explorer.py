@@ -22,6 +22,7 @@ from ..errors import LabError
 from ..unmasked_attention import unmasked_pattern
 from ..viz import attention_plots as plots
 from ..viz.figures import figure_png, quoted_token, token_label
+from ..presenter import themed
 
 MAX_TOKENS = 48  # more rows and columns than this make every heatmap unreadable
 # (label on the button, key): what the figure shows
@@ -80,7 +81,7 @@ class AttentionExplorer:
             self.message,
             self.picture,
         ])
-        self.view.add_class("gpt2lab")
+        themed(self.view)  # the gpt2lab class, and the display mode's style inside (Colab)
         self.on_text_change()
 
     def _repr_mimebundle_(self, **kwargs):

@@ -15,6 +15,7 @@ import ipywidgets as widgets
 
 from ..errors import LabError
 from ..essay import ESSAY_SETTINGS, Essay, write_essay
+from ..presenter import themed
 from .controls import SamplingControls, error_html
 
 
@@ -39,7 +40,7 @@ class EssayWidget:
         self.generate_button.on_click(lambda _: self.generate())
         self.view = widgets.VBox([self.prompt, self.controls.box, widgets.HBox([self.paragraphs, self.generate_button]),
                                   self.message, self.status, self.output])
-        self.view.add_class("gpt2lab")
+        themed(self.view)  # the gpt2lab class, and the display mode's style inside (Colab)
 
     def _repr_mimebundle_(self, **kwargs):
         return self.view._repr_mimebundle_(**kwargs)

@@ -15,6 +15,7 @@ import ipywidgets as widgets
 from ..errors import LabError
 from ..sampling import LAB_SETTINGS, compare_settings, entropy_bits, last_position_logits
 from ..viz.sampling_plots import compare_settings_chart, compare_settings_html, top_rows
+from ..presenter import themed
 from .controls import error_html, figure_png
 
 
@@ -38,7 +39,7 @@ class SamplingLabWidget:
         self.prompt.observe(lambda _: self.update(), names="value")
         self.rows.observe(lambda _: self.update(), names="value")
         self.view = widgets.VBox([self.prompt, self.rows, self.message, self.summary, self.table, self.figure])
-        self.view.add_class("gpt2lab")
+        themed(self.view)  # the gpt2lab class, and the display mode's style inside (Colab)
         self.update()
 
     def _repr_mimebundle_(self, **kwargs):

@@ -23,6 +23,7 @@ import ipywidgets as widgets
 
 from ..errors import LabError
 from ..generation import STOP_REASONS, Step, Stepper
+from ..presenter import themed
 from ..viz.sampling_plots import (attention_text_html, branch_tree_html, next_token_bars_html, text_so_far_html,
                                   token_label, top_rows)
 from .controls import SamplingControls, error_html
@@ -86,7 +87,7 @@ class GenerationStepperWidget:
             widgets.HTML("<b>Attention</b> of the position that chose the newest token"),
             widgets.HBox([self.layer, self.head]), self.attention,
         ])
-        self.view.add_class("gpt2lab")
+        themed(self.view)  # the gpt2lab class, and the display mode's style inside (Colab)
         # names for the parts a browser test (or a course's own CSS) looks for
         self.text.add_class("gpt2lab-text-so-far")
         self.chart.add_class("gpt2lab-next-token-chart")

@@ -22,6 +22,7 @@ from ..bpe_training import TrainingRun, train_bpe
 from ..errors import LabError
 from ..tokenizer import BPETokenizer, EncodingWork
 from ..viz.token_chips import VISIBLE_WHITESPACE, learned_merges_html, merge_steps_html, token_chips_html
+from ..presenter import themed
 
 MAX_CHARS = 2_000  # more would be thousands of chips: slow to draw, and nothing more to learn
 DEFAULT_TEXT = "Hello world! GPT-2 reads bytes: naïve café 😀"
@@ -66,11 +67,11 @@ class TokenizerExplorer:
         self.show.observe(self.on_show_change, names="value")
         self.word.observe(self.on_word_change, names="value")
         self.step.observe(self.on_step_change, names="value")
-        self.view = widgets.VBox([
+        self.view = themed(widgets.VBox([
             self.text, self.show, self.message, self.summary, self.chips,
             widgets.HTML("<b>Step through the merges of one word</b> (pick it, then move the slider with ← →)"),
             widgets.HBox([self.word, self.step]), self.merges,
-        ])
+        ]))
         self.on_text_change()
 
     def _repr_mimebundle_(self, **kwargs):
@@ -148,11 +149,11 @@ class BPETrainingExplorer:
         self.table = widgets.HTML()
         self.text.observe(self.on_text_change, names="value")
         self.step.observe(self.on_step_change, names="value")
-        self.view = widgets.VBox([
+        self.view = themed(widgets.VBox([
             self.text, widgets.HTML("Edit the text, then leave the box (Tab) to learn again; "
                                     "move the slider with ← → to add merges one at a time."),
             self.message, self.step, self.summary, self.chips, self.table,
-        ])
+        ]))
         self.on_text_change()
 
     def _repr_mimebundle_(self, **kwargs):
