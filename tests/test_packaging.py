@@ -50,7 +50,8 @@ def test_ci_runs_the_readme_test_command():
     assert test_line in ci, f"{test_line!r} is not in .ci/run"
 
 
-CORE_MODULES = ["attention", "embeddings", "layernorm", "linear", "mlp", "names", "model_sizes", "forward", "cache"]
+CORE_MODULES = ["attention", "embeddings", "layernorm", "linear", "mlp", "names", "model_sizes", "forward", "cache",
+                "sampling", "tokenizer", "bpe_training"]
 
 
 @pytest.mark.parametrize("name", CORE_MODULES)
