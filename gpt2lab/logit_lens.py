@@ -70,7 +70,7 @@ def logit_lens(lab, trace, position: int = -1, top_k: int = 5) -> LogitLens:
             raise LabError(f"This trace did not keep {stage!r}; trace again with keep=None to use the logit lens.")
     resid = torch.stack([trace[s][position] for s in stages])  # (n_readings, d_model)
     w = lab.weights
-    with torch.inference_mode():
+    with torch.no_grad():  # like lab.trace: plain tensors a learner can mix with the weights afterwards
         logits = lens_logits(resid.to(w.token_embedding.device), w.ln_final_weight, w.ln_final_bias,
                              lab.config.layer_norm_eps, w.token_embedding).float().cpu()  # (n_readings, vocab)
     probs = torch.softmax(logits, dim=-1)  # (n_readings, vocab_size)
