@@ -194,21 +194,33 @@ def bench_stepper(lab, runs: int) -> list[Row]:
     return [Row("3 stepper", f"one step on {lab.name}", t, None, None, {"target_ms": target_s * 1e3, "met": t.median < target_s})]
 
 
-def bench_notebooks() -> list[Row]:
-    """5. Every notebook executed top to bottom with the embedded model (nbclient)."""
-    import nbformat
-    from nbclient import NotebookClient
+def bench_notebooks(threads: int, model: str | None = None, label: str = "the embedded model",
+                    target_s: float = 180) -> list[Row]:
+    """5. Every notebook executed top to bottom (nbclient), on the embedded model or through GPT2LAB_MODEL."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    from standin import execute_notebook
 
+    env = {"OMP_NUM_THREADS": str(threads), "GPT2LAB_MODEL": model or "tiny"}
     rows, total = [], 0.0
     for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
-        nb = nbformat.read(path, as_version=4)
-        start = time.perf_counter()
-        NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
-        seconds = time.perf_counter() - start
+        seconds = execute_notebook(path, **env)
         total += seconds
-        rows.append(Row("5 notebooks", path.name, Timing(seconds, seconds, seconds, 1)))
-    rows.append(Row("5 notebooks", "all notebooks", Timing(total, total, total, 1), extra={"target_s": 180}))
+        rows.append(Row("5 notebooks", f"{path.name} on {label}", Timing(seconds, seconds, seconds, 1)))
+    rows.append(Row("5 notebooks", f"whole course on {label}", Timing(total, total, total, 1),
+                    extra={"target_s": target_s, "met": total < target_s}))
     return rows
+
+
+def bench_course_on_standin(threads: int) -> list[Row]:
+    """6. The whole course on a random-weight stand-in with GPT-2 small's exact shapes (12 x 12 x 768, 50,257 tokens)."""
+    import tempfile
+
+    from standin import build_standin
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = build_standin(Path(tmp) / "gpt2-small-standin")
+        return [Row("6 course", r.case, r.ours, None, None, r.extra)
+                for r in bench_notebooks(threads, str(folder), "the GPT-2-small stand-in", target_s=600)]
 
 
 def print_table(rows: list[Row]) -> None:
@@ -250,17 +262,20 @@ def main(argv=None) -> None:
     parser.add_argument("--json", default=None, help="write the results here")
     parser.add_argument("--markdown", default=None, help="also write the table in Markdown here")
     parser.add_argument("--skip-notebooks", action="store_true")
+    parser.add_argument("--course-only", action="store_true", help="only the whole-course rows (embedded model and stand-in)")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
-    lab = small_sized_lab(args.device)
-    tiny = gpt2lab.load("tiny", device=args.device)
-    runs = 3 if args.quick else 7
-    rows = bench_forward(lab, [64] if args.quick else [64, 256, 1024], runs)
-    rows += bench_decode(lab, 8 if args.quick else 32, runs)
-    rows += bench_stepper(tiny, 5 if args.quick else 20) + bench_stepper(lab, 3 if args.quick else 10)
-    rows += bench_memory(lab, 64 if args.quick else 1024)
-    if not (args.quick or args.skip_notebooks):
-        rows += bench_notebooks()
+    rows = []
+    if not args.course_only:
+        lab = small_sized_lab(args.device)
+        tiny = gpt2lab.load("tiny", device=args.device)
+        runs = 3 if args.quick else 7
+        rows += bench_forward(lab, [64] if args.quick else [64, 256, 1024], runs)
+        rows += bench_decode(lab, 8 if args.quick else 32, runs)
+        rows += bench_stepper(tiny, 5 if args.quick else 20) + bench_stepper(lab, 3 if args.quick else 10)
+        rows += bench_memory(lab, 64 if args.quick else 1024)
+    if args.course_only or not (args.quick or args.skip_notebooks):
+        rows += bench_notebooks(args.threads) + bench_course_on_standin(args.threads)
     info = {"machine": machine(), "date": time.strftime("%Y-%m-%d"), "quick": args.quick, "device": args.device}
     print(json.dumps(info))
     print_table(rows)

@@ -20,7 +20,7 @@ from .essay import ESSAY_SETTINGS, Essay, check_essay_request, write_essay
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m gpt2lab", description="Write a short essay that continues a prompt, with GPT-2.")
     parser.add_argument("prompt", help="the text to continue")
-    parser.add_argument("--model", default="auto", help="auto (real gpt2 if at hand, else tiny), tiny, gpt2, gpt2-medium, ..., or a folder")
+    parser.add_argument("--model", default=None, help="tiny, gpt2, gpt2-medium, ..., a folder, or auto (default: $GPT2LAB_MODEL, else auto: real gpt2 if at hand, else tiny)")
     parser.add_argument("--paragraphs", type=int, default=3, help="paragraphs to write (default 3)")
     parser.add_argument("--max-new-tokens", type=int, default=ESSAY_SETTINGS["max_new_tokens"], help="most tokens to write")
     parser.add_argument("--temperature", type=float, default=ESSAY_SETTINGS["temperature"], help="0 = greedy")
@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
         quiet_loading()
         from . import load
 
-        lab = load(args.model, device=args.device, quiet=True)
+        lab = load(args.model, device=args.device)
         print(f"gpt2lab: {lab.name} ({lab.n_params() / 1e6:.1f}M parameters, {lab.source})", file=sys.stderr)
         essay = write_essay(lab, args.prompt, **request)
     except LabError as error:

@@ -58,7 +58,7 @@ def build_app(lab):
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m gpt2lab.app", description="The gpt2lab essay generator as a local web app.")
-    parser.add_argument("--model", default="auto", help="auto, tiny, gpt2, ... or a folder")
+    parser.add_argument("--model", default=None, help="tiny, gpt2, ..., a folder, or auto (default: $GPT2LAB_MODEL, else auto)")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT)
     parser.add_argument("--share", action="store_true", help="also open a public gradio.live link (off unless asked)")
     args = parser.parse_args(argv)
@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
 
     quiet_loading()
     try:
-        lab = load(args.model, quiet=True)
+        lab = load(args.model)
     except LabError as error:
         print(f"gpt2lab: {error}", file=sys.stderr)
         return 2

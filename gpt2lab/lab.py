@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Sequence
 
 import torch
@@ -15,11 +16,24 @@ from .trace import Trace
 from .weights import GPT2Weights
 
 
+DEVICE_ENV = "GPT2LAB_DEVICE"  # the environment variable that moves the whole course to a device, e.g. "cuda"
+
+
 def pick_device(device: str | torch.device | None = None) -> torch.device:
-    """The device to run on: the one asked for, else a CUDA GPU when present, else the CPU."""
-    if device is None:
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(device)
+    """The device to run on: the one asked for, else ``$GPT2LAB_DEVICE``, else the CPU.
+
+    The CPU is the default even where a GPU is present: every tensor a learner makes in a cell
+    (``torch.ones(...)``, ``torch.tensor(...)``) is born on the CPU, and the weights and traces they mix
+    it with must live there too. Ask for ``"cuda"`` (or set ``GPT2LAB_DEVICE=cuda``) and everything the
+    lab hands out — weights, traces, caches, logit-lens readings — lives on the GPU instead: one device,
+    whichever it is.
+    """
+    if device is None or device == "":
+        device = os.environ.get(DEVICE_ENV, "").strip() or "cpu"
+    try:
+        device = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise LabError(f"{device!r} is not a device; use 'cpu' or 'cuda'.") from None
     if device.type == "cuda" and not torch.cuda.is_available():
         raise LabError("No CUDA GPU is available here; use device='cpu' (or leave device unset).")
     return device
@@ -33,13 +47,14 @@ class Lab:
     the same parameter tensors and returns every stage by name.
     """
 
-    def __init__(self, hf_model, tokenizer, name: str, source: str = "", device=None):
+    def __init__(self, hf_model, tokenizer, name: str, source: str = "", device=None, why: str = ""):
         self.device = pick_device(device)
         self.hf_model = hf_model.to(self.device).eval()
         self.hf_model.set_attn_implementation("eager")  # the attention pattern must exist to be shown
         self.tokenizer = tokenizer
         self.name = name  # what the model is called: "gpt2", "tiny", or a folder
         self.source = source  # where it came from, in words
+        self.why = why  # why this model was chosen, in words (empty when it was asked for by name)
         self.config = ModelConfig.from_hf(hf_model.config)
         self.weights = GPT2Weights.from_hf(self.hf_model)  # views, not copies
         self._token_text: dict[int, str | None] = {}  # memo: each token's text, decoded once
@@ -50,7 +65,14 @@ class Lab:
         return (
             f"Lab({self.name!r}: {c.n_layer} layers, {c.n_head} heads, d_model {c.d_model}, "
             f"context {c.n_ctx}, vocabulary {c.vocab_size}, {self.n_params() / 1e6:.1f}M parameters, on {self.device})"
+            + (f" — {self.why}" if self.why else "")
         )
+
+    @property
+    def choice(self) -> str:
+        """One line: which model this is and why it was loaded (what a notebook's first cell shows)."""
+        why = self.why or f"it was asked for ({self.source})"
+        return f"gpt2lab: using {self.name!r} ({self.n_params() / 1e6:.1f}M parameters, on {self.device}) because {why}."
 
     def n_params(self) -> int:
         """Number of parameters (the tied embedding counted once)."""
@@ -161,15 +183,14 @@ class Lab:
                 activations[name] = tensor
             return tensor
 
-        forward(ids.to(self.device), self.weights, self.config, record, cache)
-        if self.device.type != "cpu":  # traces come back to the CPU, ready to plot
-            activations = {name: t.cpu() for name, t in activations.items()}
+        ids = ids.to(self.device)  # a trace lives where the weights live: a learner can mix the two freely
+        forward(ids, self.weights, self.config, record, cache)
         context_tokens = self.token_strings(context_ids)
         return Trace(
             ids=ids,
             tokens=context_tokens[already:],
             start=already,
-            context_ids=torch.tensor(context_ids),
+            context_ids=torch.tensor(context_ids, device=self.device),
             context_tokens=context_tokens,
             activations=activations,
             n_layer=self.config.n_layer,

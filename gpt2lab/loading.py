@@ -32,18 +32,33 @@ ASSETS = Path(__file__).parent / "assets"
 EMBEDDED_PATH = ASSETS / "tiny"
 GPT2_TOKENIZER_PATH = ASSETS / "gpt2_tokenizer"  # GPT-2's own 50,257-token tokenizer, offline
 HUB_TIMEOUT_S = 3.0  # how long "auto" waits for the hub before using the embedded model
+MODEL_ENV = "GPT2LAB_MODEL"  # the environment variable that chooses the model for the whole course
 
 
-def load(name_or_path: str | os.PathLike | None = None, *, device=None, quiet: bool = False) -> Lab:
+def load(name_or_path: str | os.PathLike | None = None, *, device=None) -> Lab:
     """Load a GPT-2 into a :class:`Lab`.
 
-    ``name_or_path``: ``None`` or ``"auto"`` (real ``gpt2`` if it can be had quickly, else the embedded
-    model), ``"tiny"`` (the embedded model, always offline), one of ``gpt2``, ``gpt2-medium``,
-    ``gpt2-large``, ``gpt2-xl``, ``distilgpt2``, or a folder written by ``save_pretrained``.
-    ``device``: ``"cpu"``, ``"cuda"``, or ``None`` for a GPU when there is one.
+    ``name_or_path``: ``None`` (the model named by ``$GPT2LAB_MODEL`` if it is set, else ``"auto"``),
+    ``"auto"`` (real ``gpt2`` if it is cached or the hub answers within seconds, else the embedded model),
+    ``"tiny"`` (the embedded model, always offline), one of ``gpt2``, ``gpt2-medium``, ``gpt2-large``,
+    ``gpt2-xl``, ``distilgpt2``, or a folder written by ``save_pretrained``.
+    ``device``: ``"cpu"`` or ``"cuda"``; ``None`` means ``$GPT2LAB_DEVICE``, else the CPU (see
+    :func:`~gpt2lab.lab.pick_device`).
+
+    ``lab.choice`` says in one line which model was loaded and why (the course's notebooks print it).
     """
+    from_env = name_or_path is None and os.environ.get(MODEL_ENV, "").strip() != ""
+    if from_env:
+        name_or_path = os.environ[MODEL_ENV].strip()
+    lab = _load_named(name_or_path, device)
+    if from_env:
+        lab.why = f"{MODEL_ENV} is set to {str(name_or_path)!r}" + (f", and {lab.why}" if lab.why else "")
+    return lab
+
+
+def _load_named(name_or_path, device) -> Lab:
     if name_or_path is None or name_or_path == "auto":
-        return _load_auto(device, quiet)
+        return _load_auto(device)
     if name_or_path == EMBEDDED_NAME:
         return load_folder(EMBEDDED_PATH, name=EMBEDDED_NAME, device=device, source="embedded in gpt2lab (offline)")
     if name_or_path in HF_NAMES:
@@ -94,17 +109,16 @@ def _load_hub(name: str, device) -> Lab:
     return Lab(model, tokenizer, name=name, source=source, device=device)
 
 
-def _load_auto(device, quiet: bool) -> Lab:
+def _load_auto(device) -> Lab:
     repo = HUB_REPOS["gpt2"]
     if _in_local_cache(repo):
         lab, why = _load_hub("gpt2", device), "it is in the local Hugging Face cache"
     elif hub_reachable():
         lab, why = _load_hub("gpt2", device), "the Hugging Face hub answered"
     else:
-        lab = load(EMBEDDED_NAME, device=device)
+        lab = _load_named(EMBEDDED_NAME, device)
         why = f"real GPT-2 is not in the local cache and the Hugging Face hub did not answer within {HUB_TIMEOUT_S:.0f} s"
-    if not quiet:
-        print(f"gpt2lab: loaded {lab.name!r} ({lab.n_params() / 1e6:.1f}M parameters) because {why}.")
+    lab.why = why
     return lab
 
 

@@ -190,7 +190,7 @@ def draw(probs: torch.Tensor, generator: torch.Generator) -> int:
     ``torch.multinomial`` is what transformers uses too, so with ``torch.manual_seed(seed)`` it draws the
     same tokens as ``make_generator(seed)`` does here.
     """
-    return int(torch.multinomial(probs, num_samples=1, generator=generator))
+    return int(torch.multinomial(probs.detach().cpu(), num_samples=1, generator=generator))  # drawn on the CPU: the same seed gives the same token on any device
 
 
 def make_generator(seed: int | None) -> torch.Generator:

@@ -1,7 +1,7 @@
 """A trace: every intermediate tensor of one forward pass, by stage name.
 
 ``trace["blocks.0.attn.pattern"]`` is block 0's attention pattern. Tensors have no batch axis (a trace
-is one sequence) and live on the CPU, ready to plot. See :mod:`gpt2lab.names` for every name and shape.
+is one sequence) and live on the lab's device, beside its weights (the CPU unless a GPU was asked for). See :mod:`gpt2lab.names` for every name and shape.
 """
 
 from __future__ import annotations

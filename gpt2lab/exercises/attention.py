@@ -34,7 +34,7 @@ def check_head_output(trace, layer: int, head: int, position: int, answer: torch
         return not_answered("Set answer to a tensor of shape (d_head,): the pattern's row times the values.")
     stage = f"blocks.{layer}.attn."
     expected = trace[stage + "z"][head, position]
-    answer = torch.as_tensor(answer, dtype=expected.dtype)
+    answer = torch.as_tensor(answer, dtype=expected.dtype, device=expected.device)
     if answer.shape != expected.shape:
         return CheckResult(False, f"Your tensor has shape {tuple(answer.shape)}; z of one head at one position has "
                                   f"{expected.shape[0]} numbers (d_head).")

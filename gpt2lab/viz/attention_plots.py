@@ -25,7 +25,7 @@ import torch
 
 from ..attention import apply_causal_mask, causal_mask
 from ..errors import LabError
-from .figures import new_figure, quoted_token, set_token_ticks
+from .figures import to_numpy, new_figure, quoted_token, set_token_ticks
 
 PATTERN_CMAP = "Blues"  # attention weights: white (0) to dark blue (1)
 SCORE_CMAP = "RdBu_r"  # scores can be negative: blue below 0, red above
@@ -34,9 +34,6 @@ MASKED_COLOUR = "#404040"  # -inf cells of the masked scores: outside every colo
 NEG_INF = "−∞"  # the label written in masked cells
 MAX_ANNOTATED = 12  # write each cell's number only when there are at most this many keys
 
-
-def _numpy(x: torch.Tensor) -> np.ndarray:
-    return x.detach().float().cpu().numpy()
 
 
 def _check_matrix(matrix: torch.Tensor, query_tokens, key_tokens, what: str):
@@ -91,7 +88,7 @@ def pattern_heatmap(pattern: torch.Tensor, query_tokens, key_tokens=None, *, tit
     size = 2.5 + 0.35 * min(len(key_tokens), 30)
     fig, axes = new_figure(width=size + 1.2, height=size)
     ax = axes[0, 0]
-    image = _pattern_image(ax, _numpy(pattern), annotate)
+    image = _pattern_image(ax, to_numpy(pattern), annotate)
     _label_axes(ax, query_tokens, key_tokens)
     ax.set_title(title or "attention pattern: each row sums to 1")
     fig.colorbar(image, ax=ax, label="attention weight", shrink=0.8)
@@ -109,8 +106,8 @@ def mask_steps(scores: torch.Tensor, pattern: torch.Tensor, query_tokens, key_to
     key_tokens = _check_matrix(scores, query_tokens, key_tokens, "scores")
     _check_matrix(pattern, query_tokens, key_tokens, "pattern")
     annotate = len(key_tokens) <= MAX_ANNOTATED if annotate is None else annotate
-    raw = _numpy(scores)  # (T, T_all)
-    masked = np.ma.masked_invalid(_numpy(apply_causal_mask(scores)))  # (T, T_all), -inf cells masked
+    raw = to_numpy(scores)  # (T, T_all)
+    masked = np.ma.masked_invalid(to_numpy(apply_causal_mask(scores)))  # (T, T_all), -inf cells masked
     limit = float(np.abs(raw).max()) or 1.0  # one symmetric scale for both score panels
     cmap = _score_cmap()
     size = 2.2 + 0.3 * min(len(key_tokens), 24)
@@ -124,7 +121,7 @@ def mask_steps(scores: torch.Tensor, pattern: torch.Tensor, query_tokens, key_to
     if annotate:
         _annotate(ax_raw, raw, "{:.1f}", limit)
         _annotate(ax_masked, masked.filled(-np.inf), "{:.1f}", limit)
-    pattern_image = _pattern_image(ax_pattern, _numpy(pattern), annotate)
+    pattern_image = _pattern_image(ax_pattern, to_numpy(pattern), annotate)
     ax_pattern.set_title("3. softmax of each row")
     for i, ax in enumerate(axes[0]):
         _label_axes(ax, query_tokens, key_tokens, ylabels=i == 0)
@@ -160,7 +157,7 @@ def head_grid(patterns: torch.Tensor, query_tokens, key_tokens=None, *, title: s
         if h >= n_head:
             ax.remove()  # an empty cell of the grid
             continue
-        image = _pattern_image(ax, _numpy(patterns[h]), annotate=False)
+        image = _pattern_image(ax, to_numpy(patterns[h]), annotate=False)
         ax.set_title(f"head {h}", fontsize="medium")
         row, col = divmod(h, ncols)
         last_in_column = h + ncols >= n_head
@@ -188,8 +185,8 @@ def query_row_bars(pattern: torch.Tensor, query: int, query_tokens, key_tokens=N
     if not -T <= query < T:
         raise LabError(f"Query {query} is outside the {T} positions of this pattern; use 0 to {T - 1}.")
     query = query % T
-    row = _numpy(pattern[query])  # (T_all,)
-    future = _numpy(causal_mask(T, T_all)[query])  # (T_all,)  True for keys the query may not see
+    row = to_numpy(pattern[query])  # (T_all,)
+    future = to_numpy(causal_mask(T, T_all)[query])  # (T_all,)  True for keys the query may not see
     fig, axes = new_figure(width=max(5.0, 1.5 + 0.45 * min(T_all, 40)), height=3.8)
     ax = axes[0, 0]
     bars = ax.bar(np.arange(T_all), row, color=["#bbbbbb" if f else "#2b6cb0" for f in future])
@@ -217,7 +214,7 @@ def qkv_vectors(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, token: str = 
     if not (q.dim() == k.dim() == v.dim() == 1 and q.shape == k.shape == v.shape):
         raise LabError("Give q, k and v of one head and one token, each of shape (d_head,), "
                        "e.g. trace['blocks.0.attn.q'][head, t].")
-    matrix = _numpy(torch.stack([q, k, v]))  # (3, d_head)
+    matrix = to_numpy(torch.stack([q, k, v]))  # (3, d_head)
     limit = float(np.abs(matrix).max()) or 1.0
     d_head = matrix.shape[1]
     fig, axes = new_figure(width=max(5.0, 1.5 + 0.12 * d_head), height=2.6)
@@ -246,10 +243,36 @@ def masked_vs_unmasked(causal: torch.Tensor, unmasked: torch.Tensor, tokens, *, 
     fig, axes = new_figure(1, 2, width=2 * size + 1.2, height=size + 0.5)
     for i, (ax, pattern, name) in enumerate(zip(axes[0], (causal, unmasked),
                                                 ("GPT-2: causal mask, no looking ahead", "BERT-style: no mask"))):
-        image = _pattern_image(ax, _numpy(pattern), annotate)
+        image = _pattern_image(ax, to_numpy(pattern), annotate)
         _label_axes(ax, tokens, tokens, ylabels=i == 0)
         ax.set_title(name)
     fig.colorbar(image, ax=list(axes[0]), label="attention weight", shrink=0.8)
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def head_scores_heatmap(scores, *, title: str | None = None):
+    """Every head's previous-token, first-token and induction score, as three (n_layer, n_head) heatmaps.
+
+    ``scores`` is a :class:`~gpt2lab.head_scores.HeadScores`; each panel is on the 0-to-1 scale and marks
+    its strongest head with a ring.
+    """
+    from ..head_scores import KINDS
+
+    n_layer, n_head = scores.previous_token.shape
+    fig, axes = new_figure(1, 3, width=3 * (1.2 + 0.35 * max(n_head, 4)) + 1.2, height=1.6 + 0.35 * max(n_layer, 4))
+    for ax, kind in zip(axes[0], KINDS):
+        grid = to_numpy(scores.of(kind))  # (n_layer, n_head)
+        image = ax.imshow(grid, cmap=PATTERN_CMAP, vmin=0, vmax=1, aspect="auto", interpolation="nearest")
+        layer, head, best = scores.strongest(kind)
+        ax.scatter([head], [layer], s=160, facecolors="none", edgecolors="#d1495b", linewidths=2)
+        ax.set_title(f"{kind.replace('_', '-')}\nbest: {layer}.{head} = {best:.2f}", fontsize="medium")
+        ax.set_xlabel("head")
+        ax.set_xticks(range(n_head))
+        ax.set_yticks(range(n_layer))
+        ax.set_ylabel("layer")
+    fig.colorbar(image, ax=list(axes[0]), label="score (mean attention weight)", shrink=0.8)
     if title:
         fig.suptitle(title)
     return fig

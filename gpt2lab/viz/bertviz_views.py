@@ -141,7 +141,7 @@ def trace_attention(trace, layers=None, heads=None, max_tokens: int = MAX_TOKENS
         note = (f"Showing the first {T} of {len(trace.tokens)} tokens so the page stays responsive "
                 f"(their attention is unchanged: a token never attends to later ones).")
     attention = tuple(
-        torch.round(trace[f"blocks.{i}.attn.pattern"][heads][:, :T, :T].float(), decimals=DECIMALS)[None]  # (1, n_heads, T, T)
+        torch.round(trace[f"blocks.{i}.attn.pattern"][heads][:, :T, :T].float().cpu(), decimals=DECIMALS)[None]  # (1, n_heads, T, T)
         for i in layers
     )
     return BertvizInput(attention, list(trace.tokens[:T]), layers, heads, note)

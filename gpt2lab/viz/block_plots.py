@@ -16,13 +16,10 @@ import torch
 from ..errors import LabError
 from ..layernorm_steps import LayerNormSteps
 from ..mlp import gelu_new
-from .figures import new_figure, quoted_token, token_label
+from .figures import to_numpy, new_figure, quoted_token, token_label
 
 MAX_LEGEND = 10  # name each token in the legend only up to this many tokens
 
-
-def _numpy(x: torch.Tensor) -> np.ndarray:
-    return x.detach().float().cpu().numpy()
 
 
 def residual_norm_plot(norms: torch.Tensor, point_labels, tokens, *, title: str | None = None):
@@ -34,7 +31,7 @@ def residual_norm_plot(norms: torch.Tensor, point_labels, tokens, *, title: str 
     if norms.dim() != 2 or norms.shape != (len(point_labels), len(tokens)):
         raise LabError(f"Give norms of shape (points, tokens) = ({len(point_labels)}, {len(tokens)}), "
                        f"e.g. residual_stream(trace).norms(), not {tuple(norms.shape)}.")
-    values = _numpy(norms)  # (n_points, T)
+    values = to_numpy(norms)  # (n_points, T)
     fig, axes = new_figure(width=max(6.0, 1.5 + 0.55 * len(point_labels)), height=4.2)
     ax = axes[0, 0]
     x = np.arange(len(point_labels))
@@ -63,8 +60,8 @@ def residual_sum_plot(term_norms: torch.Tensor, sum_norms: torch.Tensor, term_la
     x = np.arange(len(term_labels))
     fig, axes = new_figure(width=max(6.0, 1.5 + 0.55 * len(term_labels)), height=4.2)
     ax = axes[0, 0]
-    ax.bar(x, _numpy(term_norms), color="#9ecae1", label="‖term‖: what is added")
-    ax.plot(x, _numpy(sum_norms), "k-o", label="‖running sum‖: the stream so far")
+    ax.bar(x, to_numpy(term_norms), color="#9ecae1", label="‖term‖: what is added")
+    ax.plot(x, to_numpy(sum_norms), "k-o", label="‖running sum‖: the stream so far")
     ax.set_xticks(x, term_labels, rotation=60, ha="right")
     ax.set_ylabel("vector length")
     ax.set_title(title or f"the residual stream of {quoted_token(token)} is a running sum")
@@ -90,7 +87,7 @@ def layer_norm_plot(steps: LayerNormSteps, *, title: str | None = None):
     fig, axes = new_figure(1, 3, width=12.0, height=3.8, sharex=True)
     index = np.arange(steps.x.shape[0])
     for ax, (name, vector) in zip(axes[0], panels):
-        values = _numpy(vector)
+        values = to_numpy(vector)
         mean, std = float(values.mean()), float(values.std())
         ax.plot(index, values, ".", markersize=3, alpha=0.7)
         ax.axhline(mean, color="black", linewidth=1)
@@ -111,11 +108,11 @@ def gelu_plot(pre: torch.Tensor, post: torch.Tensor, *, title: str | None = None
     """
     if pre.shape != post.shape or pre.dim() != 1:
         raise LabError("Give one token's MLP hidden units before and after GELU, both of shape (d_mlp,).")
-    x, y = _numpy(pre), _numpy(post)
+    x, y = to_numpy(pre), to_numpy(post)
     fig, axes = new_figure(width=5.5, height=4.2)
     ax = axes[0, 0]
     grid = torch.linspace(float(x.min()) - 0.5, float(x.max()) + 0.5, 200)
-    ax.plot(_numpy(grid), _numpy(gelu_new(grid)), color="#999999", linewidth=2, label="GELU", zorder=1)
+    ax.plot(to_numpy(grid), to_numpy(gelu_new(grid)), color="#999999", linewidth=2, label="GELU", zorder=1)
     ax.scatter(x, y, s=8, alpha=0.6, label=f"{len(x)} hidden units", zorder=2)
     active = float((y > 0).mean())
     ax.axhline(0, color="black", linewidth=0.5)

@@ -6,7 +6,7 @@ import torch
 from matplotlib.figure import Figure
 
 from ..embeddings import cosine_similarity_matrix
-from .figures import new_figure
+from .figures import to_numpy, new_figure
 
 
 def position_embedding_heatmap(wpe: torch.Tensor, n_positions: int | None = None, n_dims: int | None = None) -> Figure:
@@ -19,7 +19,7 @@ def position_embedding_heatmap(wpe: torch.Tensor, n_positions: int | None = None
     fig, axes = new_figure(width=8, height=4.5)
     ax = axes[0, 0]
     limit = shown.abs().max().item()
-    image = ax.imshow(shown.numpy(), aspect="auto", cmap="RdBu_r", vmin=-limit, vmax=limit, interpolation="nearest")
+    image = ax.imshow(to_numpy(shown), aspect="auto", cmap="RdBu_r", vmin=-limit, vmax=limit, interpolation="nearest")
     ax.set_xlabel("embedding dimension")
     ax.set_ylabel("position")
     ax.set_title(f"Learned position embeddings ({shown.shape[0]} positions x {shown.shape[1]} dimensions)")
@@ -35,7 +35,7 @@ def position_similarity_heatmap(wpe: torch.Tensor, n_positions: int | None = Non
     similarity = cosine_similarity_matrix(wpe[:n_positions].detach().float())  # (P, P)
     fig, axes = new_figure(width=5.5, height=4.5)
     ax = axes[0, 0]
-    image = ax.imshow(similarity.numpy(), cmap="viridis", vmin=-1, vmax=1, interpolation="nearest")
+    image = ax.imshow(to_numpy(similarity), cmap="viridis", vmin=-1, vmax=1, interpolation="nearest")
     ax.set_xlabel("position")
     ax.set_ylabel("position")
     ax.set_title("Cosine similarity of position embeddings")
@@ -56,7 +56,7 @@ def embedding_sum_plot(embed: torch.Tensor, pos_embed: torch.Tensor, tokens: lis
     fig, axes = new_figure(3, 1, width=8, height=5, sharex=True, sharey=True)
     axes = axes[:, 0]
     for ax, (title, values) in zip(axes, parts):
-        ax.bar(range(len(values)), values.numpy(), color=["#3a7dc9" if v >= 0 else "#d1495b" for v in values.tolist()])
+        ax.bar(range(len(values)), to_numpy(values), color=["#3a7dc9" if v >= 0 else "#d1495b" for v in values.tolist()])
         ax.set_title(title, loc="left", fontsize="medium")
         ax.axhline(0, color="black", linewidth=0.5)
     axes[-1].set_xlabel(f"dimension (first {len(parts[0][1])} of {embed.shape[-1]})")

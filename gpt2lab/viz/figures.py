@@ -10,11 +10,20 @@ from __future__ import annotations
 
 import io
 
+import numpy as np
+import torch
 from matplotlib.figure import Figure
 
 # how a few characters are drawn in tick labels, so that a token's spaces and newlines can be seen
 VISIBLE = {" ": "·", "\n": "↵", "\t": "⇥", "\r": "␍"}
 MAX_LABELLED = 40  # more tick labels than this on an axis overlap: label every n-th position instead
+
+
+def to_numpy(x) -> np.ndarray:
+    """A tensor as a float NumPy array for drawing, wherever it lives (CPU or GPU) and whatever its dtype."""
+    if isinstance(x, torch.Tensor):
+        return x.detach().float().cpu().numpy()
+    return np.asarray(x, dtype=float)
 
 
 class LabFigure(Figure):

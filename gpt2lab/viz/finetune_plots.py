@@ -17,7 +17,7 @@ from html import escape
 import torch
 
 from ..errors import LabError
-from .figures import LabFigure, new_figure, set_token_ticks
+from .figures import to_numpy, LabFigure, new_figure, set_token_ticks
 
 TRAIN_COLOUR = "#9bb7d4"  # each step's batch loss: light, because it is noisy
 SMOOTH_COLOUR = "#2f6db3"  # its running mean
@@ -78,7 +78,7 @@ def confusion_matrix_plot(confusion: torch.Tensor, classes, title: str = "Confus
         raise LabError(f"The confusion matrix has shape {tuple(confusion.shape)} but there are {n} classes; give a ({n}, {n}) matrix.")
     fig, axes = new_figure(width=1.6 + 1.1 * n, height=1.2 + 1.0 * n)
     ax = axes[0, 0]
-    counts = confusion.float().numpy()
+    counts = to_numpy(confusion)
     ax.imshow(counts, cmap=CONFUSION_CMAP, vmin=0, vmax=max(1.0, counts.max()))
     for i in range(n):
         for j in range(n):
@@ -105,7 +105,7 @@ def state_change_plot(change: torch.Tensor, tokens, changed_tokens=None) -> LabF
     fig, axes = new_figure(width=max(4.0, 0.55 * len(tokens) + 1.5), height=3.2)
     ax = axes[0, 0]
     colours = ["#bbbbbb"] * (len(tokens) - 1) + [EVAL_COLOUR]
-    ax.bar(range(len(tokens)), change.numpy(), color=colours)
+    ax.bar(range(len(tokens)), to_numpy(change), color=colours)
     labels = list(tokens)
     if changed_tokens is not None:
         labels[-1] = f"{tokens[-1]}→{changed_tokens[-1]}"

@@ -13,7 +13,7 @@ import numpy as np
 from IPython.display import HTML
 
 from ..logit_lens import LogitLens
-from .figures import new_figure, quoted_token, token_label
+from .figures import to_numpy, new_figure, quoted_token, token_label
 
 _CELL = "border:1px solid #aaa;padding:2px 6px;text-align:left;white-space:pre;"
 LENS_CMAP = "Greens"
@@ -59,7 +59,7 @@ def logit_lens_heatmap(lens: LogitLens, *, title: str | None = None):
     ``fig.axes[0].images[0].get_array()`` is ``lens.top_probs`` (readings x ranks); the right-hand panel
     plots ``lens.final_probs``, the probability of the model's final answer at each depth.
     """
-    probs = lens.top_probs.float().numpy()  # (n_readings, top_k)
+    probs = to_numpy(lens.top_probs)  # (n_readings, top_k)
     n, k = probs.shape
     fig, axes = new_figure(1, 2, width=2.2 + 1.3 * k + 3.0, height=1.2 + 0.45 * n, width_ratios=[k, 2.2])
     ax, ax_final = axes[0]
@@ -74,7 +74,7 @@ def logit_lens_heatmap(lens: LogitLens, *, title: str | None = None):
     ax.set_xlabel("guess, most probable first")
     ax.set_title(title or f"logit lens after {quoted_token(lens.token)} (position {lens.position})", fontsize="medium")
     fig.colorbar(image, ax=ax, label="probability", shrink=0.8)
-    ax_final.barh(range(n), lens.final_probs.float().numpy(), color="#238b45")
+    ax_final.barh(range(n), to_numpy(lens.final_probs), color="#238b45")
     ax_final.set_ylim(n - 0.5, -0.5)  # same order as the heatmap: first reading on top
     ax_final.set_yticks([])
     ax_final.set_xlim(0, 1)
