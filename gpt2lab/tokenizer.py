@@ -20,6 +20,8 @@ This is the algorithm of OpenAI's ``encoder.py`` (GPT-2, 2019), written to be re
 
 from __future__ import annotations
 
+import itertools
+
 import json
 from dataclasses import dataclass
 from functools import lru_cache
@@ -204,6 +206,23 @@ class EncodingWork:
         return [token.id for token in self.tokens]
 
 
+def utf8_length(lead: int) -> int:
+    """How many bytes a UTF-8 character takes, read off its first byte (0: not a first byte).
+
+    >>> utf8_length(ord("a")), utf8_length(0xE2), utf8_length(0xF0), utf8_length(0x80)   # a, the first of €'s 3, 😀's 4
+    (1, 3, 4, 0)
+    """
+    if lead < 0x80:
+        return 1  # ASCII
+    if 0xC2 <= lead <= 0xDF:
+        return 2
+    if 0xE0 <= lead <= 0xEF:
+        return 3
+    if 0xF0 <= lead <= 0xF4:
+        return 4
+    return 0  # a continuation byte (0x80-0xBF) or a byte UTF-8 never uses
+
+
 def utf8_characters(data: bytes) -> list[tuple[str, int, int]]:
     """Split bytes into UTF-8 characters with their byte spans; a byte that is not valid UTF-8 stands
     alone, written ``\\xNN``.
@@ -213,14 +232,14 @@ def utf8_characters(data: bytes) -> list[tuple[str, int, int]]:
     """
     characters, offset = [], 0
     while offset < len(data):
-        for size in (1, 2, 3, 4):  # a UTF-8 character is 1 to 4 bytes long
-            try:
-                char = data[offset : offset + size].decode("utf-8")
-                break
-            except UnicodeDecodeError:
-                continue
-        else:
-            char, size = f"\\x{data[offset]:02x}", 1
+        lead = data[offset]
+        size = utf8_length(lead)
+        try:  # a valid lead byte still needs valid continuation bytes after it
+            char = chr(lead) if size == 1 else data[offset : offset + size].decode("utf-8") if size else None
+        except UnicodeDecodeError:
+            char = None
+        if char is None:
+            char, size = f"\\x{lead:02x}", 1
         characters.append((char, offset, offset + size))
         offset += size
     return characters
@@ -239,20 +258,38 @@ def describe_bytes(data: bytes, start: int, end: int) -> tuple[str, bool]:
     >>> describe_bytes(" hé".encode(), 0, 4)
     (' hé', False)
     """
-    parts, cut = [], False
-    for char, char_start, char_end in utf8_characters(data):
-        if char_end <= start or char_start >= end:
-            continue  # this character lies outside the span
-        invalid = char.startswith("\\x")  # a lone byte of a character cut before the data begins or ends
-        if start <= char_start and char_end <= end:
-            parts.append(char)
-            cut = cut or invalid
-        else:
-            cut = True
-            first, last = max(start, char_start) - char_start + 1, min(end, char_end) - char_start
-            span = f"{first}" if first == last else f"{first}-{last}"
-            parts.append(f"[{char} {span}/{char_end - char_start}]")
-    return "".join(parts), cut
+    return describe_spans(data, [(start, end)])[0]
+
+
+def describe_spans(data: bytes, spans: list[tuple[int, int]]) -> list[tuple[str, bool]]:
+    """:func:`describe_bytes` for consecutive spans of one byte string (the tokens of a text, in order).
+
+    The characters of ``data`` are found once and walked alongside the spans, so labelling n tokens
+    costs time in proportion to n, not n squared.
+
+    >>> describe_spans("a😀".encode(), [(0, 3), (3, 5)])
+    [('a[😀 1-2/4]', True), ('[😀 3-4/4]', True)]
+    """
+    characters = utf8_characters(data)
+    described, first = [], 0
+    for start, end in spans:
+        while first < len(characters) and characters[first][2] <= start:
+            first += 1  # characters wholly before this span: no later span needs them either
+        parts, cut, i = [], False, first
+        while i < len(characters) and characters[i][1] < end:
+            char, char_start, char_end = characters[i]
+            invalid = char.startswith("\\x")  # a lone byte of a character cut before the data begins or ends
+            if start <= char_start and char_end <= end:
+                parts.append(char)
+                cut = cut or invalid
+            else:
+                cut = True
+                first_byte, last_byte = max(start, char_start) - char_start + 1, min(end, char_end) - char_start
+                span = f"{first_byte}" if first_byte == last_byte else f"{first_byte}-{last_byte}"
+                parts.append(f"[{char} {span}/{char_end - char_start}]")
+            i += 1
+        described.append(("".join(parts), cut))
+    return described
 
 
 @dataclass(frozen=True)
@@ -405,12 +442,10 @@ class BPETokenizer:
         start_symbols = list(printable_form(data))
         steps = bpe_merge_steps(start_symbols, self.ranks)
         final = steps[-1].symbols if steps else tuple(start_symbols)
-        tokens, offset = [], 0
-        for symbol in final:
-            size = len(symbol)  # one printable character per byte
-            label, cut = describe_bytes(data, offset, offset + size)
-            tokens.append(TokenView(self.vocab[symbol], symbol, data[offset : offset + size], label, cut))
-            offset += size
+        ends = list(itertools.accumulate(len(symbol) for symbol in final))  # one printable character per byte
+        spans = list(zip([0] + ends[:-1], ends))
+        tokens = [TokenView(self.vocab[symbol], symbol, data[start:end], label, cut)
+                  for symbol, (start, end), (label, cut) in zip(final, spans, describe_spans(data, spans))]
         return PreTokenWork(pre_token, data, tuple(start_symbols), tuple(steps), tuple(tokens))
 
     def cost(self, text: str) -> TokenCost:
@@ -437,12 +472,10 @@ class BPETokenizer:
     def token_views(self, ids: list[int]) -> list[TokenView]:
         """Readable views of arbitrary ids (for example, generated ones); cut characters are marked."""
         pieces = [self.token_bytes(int(i)) for i in ids]
-        data, views, offset = b"".join(pieces), [], 0
-        for token_id, piece in zip(ids, pieces):
-            label, cut = describe_bytes(data, offset, offset + len(piece))
-            views.append(TokenView(int(token_id), self.id_to_token[int(token_id)], piece, label, cut))
-            offset += len(piece)
-        return views
+        ends = list(itertools.accumulate(len(piece) for piece in pieces))
+        spans = list(zip([0] + ends[:-1], ends))
+        return [TokenView(int(token_id), self.id_to_token[int(token_id)], piece, label, cut)
+                for token_id, piece, (label, cut) in zip(ids, pieces, describe_spans(b"".join(pieces), spans))]
 
 
 def read_merges(merges_txt: str) -> list[tuple[str, str]]:
