@@ -72,7 +72,7 @@ def logit_lens(lab, trace, position: int = -1, top_k: int = 5) -> LogitLens:
     w = lab.weights
     with torch.no_grad():  # like lab.trace: plain tensors a learner can mix with the weights afterwards
         logits = lens_logits(resid.to(w.token_embedding.device), w.ln_final_weight, w.ln_final_bias,
-                             lab.config.layer_norm_eps, w.token_embedding).float()  # (n_readings, vocab), on the lab's device
+                             lab.config.layer_norm_eps, w.unembedding).float()  # (n_readings, vocab), on the lab's device
     probs = torch.softmax(logits, dim=-1)  # (n_readings, vocab_size)
     top_probs, top_ids = probs.topk(top_k, dim=-1)  # 2 x (n_readings, top_k)
     final_id = int(top_ids[-1, 0])

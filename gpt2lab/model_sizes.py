@@ -55,9 +55,9 @@ def count_parameters(c: ModelConfig) -> ParameterCount:
     >>> count_parameters(FAMILY["gpt2"]).total
     124439808
     """
-    d = c.d_model
+    d, m = c.d_model, c.d_mlp  # m = 4 * d in every GPT-2
     attention_per_block = (d * 3 * d + 3 * d) + (d * d + d)  # qkv projection + output projection
-    mlp_per_block = (d * 4 * d + 4 * d) + (4 * d * d + d)  # up to d_mlp, then back down
+    mlp_per_block = (d * m + m) + (m * d + d)  # up to d_mlp, then back down
     return ParameterCount(
         token_embedding=c.vocab_size * d,
         position_embedding=c.n_ctx * d,

@@ -34,11 +34,12 @@ class BlockWeights:
 
 @dataclass(frozen=True)
 class GPT2Weights:
-    token_embedding: torch.Tensor  # (vocab_size, d_model)  also the unembedding: GPT-2 ties them
+    token_embedding: torch.Tensor  # (vocab_size, d_model)  one row per token
     position_embedding: torch.Tensor  # (n_ctx, d_model)  learned, one row per position
     blocks: list[BlockWeights]  # one per transformer block
     ln_final_weight: torch.Tensor  # (d_model,)  the final LayerNorm: scale
     ln_final_bias: torch.Tensor  # (d_model,)  ... and shift
+    unembedding: torch.Tensor  # (vocab_size, d_model)  the logits head: GPT-2 ties it, so it IS token_embedding
 
     @classmethod
     def from_hf(cls, hf_model) -> "GPT2Weights":
@@ -67,4 +68,6 @@ class GPT2Weights:
             blocks=blocks,
             ln_final_weight=transformer.ln_f.weight,
             ln_final_bias=transformer.ln_f.bias,
+            # a checkpoint with tie_word_embeddings=False has a head of its own; GPT-2's is the embedding itself
+            unembedding=hf_model.lm_head.weight if hasattr(hf_model, "lm_head") else transformer.wte.weight,
         )

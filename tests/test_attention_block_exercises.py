@@ -9,7 +9,7 @@ from gpt2lab.exercises import attention as ex3
 from gpt2lab.exercises import transformer_block as ex4
 from gpt2lab.logit_lens import logit_lens
 
-from conftest import random_lab
+from helpers import random_lab
 
 
 @pytest.fixture(scope="module")

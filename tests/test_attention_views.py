@@ -17,7 +17,7 @@ from gpt2lab.viz import attention_plots as plots
 from gpt2lab.viz import bertviz_views as bv
 from gpt2lab.viz.figures import LabFigure, figure_png, token_label
 
-from conftest import random_lab
+from helpers import random_lab
 
 TEXT = "The cat sat on the mat."
 

@@ -7,7 +7,7 @@ import pytest
 
 from gpt2lab.widgets.attention_explorer import VIEWS, AttentionExplorer
 
-from conftest import random_lab
+from helpers import random_lab
 
 
 @pytest.fixture(scope="module")

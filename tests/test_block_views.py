@@ -13,7 +13,7 @@ from gpt2lab.mlp import gelu_new
 from gpt2lab.residual_stream import residual_contributions, residual_stream
 from gpt2lab.viz import block_plots as plots
 
-from conftest import assert_stage_close, random_lab
+from helpers import assert_stage_close, random_lab
 
 TEXT = "The dog sat on the log."
 

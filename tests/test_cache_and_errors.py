@@ -8,7 +8,7 @@ import torch
 import gpt2lab
 from gpt2lab import LabError
 
-from conftest import RANDOM_SHAPES, assert_stage_close, random_lab
+from helpers import RANDOM_SHAPES, assert_stage_close, random_lab
 
 
 @pytest.mark.parametrize("shape", RANDOM_SHAPES, ids=lambda s: "L{}H{}D{}C{}V{}".format(*s))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from conftest import random_lab
+from helpers import random_lab
 
 import gpt2lab
 from gpt2lab.classify import (

@@ -13,7 +13,7 @@ from gpt2lab.model_sizes import FAMILY, count_parameters, family_sizes, hf_param
 from gpt2lab.viz.embedding_plots import embedding_sum_plot, position_embedding_heatmap, position_similarity_heatmap
 from gpt2lab.viz.size_plots import parameter_breakdown_plot
 
-from conftest import RANDOM_SHAPES, random_lab
+from helpers import RANDOM_SHAPES, random_lab
 
 
 @pytest.mark.parametrize("name", list(FAMILY))

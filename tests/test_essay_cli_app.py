@@ -12,7 +12,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import byte_level_tokenizer, random_hf_model, random_lab
+from helpers import byte_level_tokenizer, random_hf_model, random_lab
 
 import gpt2lab.essay as essay_module
 from gpt2lab import LabError

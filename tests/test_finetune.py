@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import random_lab
+from helpers import random_lab
 
 import gpt2lab
 from gpt2lab.finetune import (

@@ -10,55 +10,7 @@ import torch
 import gpt2lab
 from gpt2lab.attention import causal_mask
 
-from conftest import RANDOM_SHAPES, assert_stage_close, random_lab
-
-
-def hf_reference(lab, ids):
-    """Hugging Face's values for every stage, from outputs and forward hooks on its submodules."""
-    model = lab.hf_model
-    ref, hooks = {}, []
-    tr = model.transformer
-    d, n_head = lab.config.d_model, lab.config.n_head
-
-    def keep(name, fn=lambda out: out):
-        return lambda mod, args, out: ref.__setitem__(name, fn(out)[0].detach().clone())
-
-    def keep_input(name):
-        return lambda mod, args: ref.__setitem__(name, args[0][0].detach().clone())
-
-    heads = lambda x: x.view(x.shape[0], n_head, d // n_head).transpose(0, 1)  # noqa: E731
-    hooks.append(tr.wte.register_forward_hook(lambda m, a, out: ref.__setitem__("embed", out[0].clone())))
-    hooks.append(tr.wpe.register_forward_hook(lambda m, a, out: ref.__setitem__("pos_embed", out[0].clone())))
-    for i, h in enumerate(tr.h):
-        p = f"blocks.{i}."
-        hooks.append(h.register_forward_pre_hook(keep_input(p + "resid_pre")))
-        hooks.append(h.ln_1.register_forward_hook(keep(p + "ln1")))
-        hooks.append(h.attn.c_attn.register_forward_hook(keep(p + "qkv")))
-        hooks.append(h.attn.c_proj.register_forward_pre_hook(keep_input(p + "z_merged")))
-        hooks.append(h.attn.register_forward_hook(keep(p + "attn_out", lambda out: out[0])))
-        hooks.append(h.ln_2.register_forward_pre_hook(keep_input(p + "resid_mid")))
-        hooks.append(h.ln_2.register_forward_hook(keep(p + "ln2")))
-        hooks.append(h.mlp.c_fc.register_forward_hook(keep(p + "mlp.pre")))
-        hooks.append(h.mlp.act.register_forward_hook(keep(p + "mlp.post")))
-        hooks.append(h.mlp.register_forward_hook(keep(p + "mlp_out")))
-        hooks.append(h.register_forward_hook(keep(p + "resid_post", lambda out: out[0] if isinstance(out, tuple) else out)))
-    hooks.append(tr.ln_f.register_forward_hook(keep("ln_final")))
-    try:
-        with torch.no_grad():
-            out = model(torch.as_tensor(ids)[None], output_hidden_states=True, output_attentions=True)
-    finally:
-        for hk in hooks:
-            hk.remove()
-    for i in range(lab.config.n_layer):
-        p = f"blocks.{i}."
-        q, k, v = ref.pop(p + "qkv").split(d, dim=-1)
-        ref[p + "attn.q"], ref[p + "attn.k"], ref[p + "attn.v"] = heads(q), heads(k), heads(v)
-        z = ref.pop(p + "z_merged")
-        ref[p + "attn.z"] = heads(z)
-        ref[p + "attn.pattern"] = out.attentions[i][0]
-        assert torch.equal(out.hidden_states[i][0], ref[p + "resid_pre"])
-    ref["logits"] = out.logits[0]
-    return ref, out
+from helpers import RANDOM_SHAPES, assert_stage_close, hf_reference, random_lab
 
 
 @pytest.mark.parametrize("shape", RANDOM_SHAPES, ids=lambda s: "L{}H{}D{}C{}V{}".format(*s))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from conftest import RANDOM_SHAPES, assert_stage_close, random_lab
+from helpers import RANDOM_SHAPES, assert_stage_close, random_lab
 
 from gpt2lab import LabError
 from gpt2lab.generation import (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from conftest import random_lab
+from helpers import random_lab
 
 from gpt2lab.exercises import generation as ex06
 from gpt2lab.exercises import sampling as ex05

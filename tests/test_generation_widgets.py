@@ -9,7 +9,7 @@ from html import escape
 import matplotlib
 import pytest
 import torch
-from conftest import random_lab
+from helpers import random_lab
 from matplotlib.figure import Figure
 
 from gpt2lab.generation import CONTEXT_FULL, END_OF_TEXT, LENGTH, end_of_text_id

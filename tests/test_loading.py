@@ -15,7 +15,7 @@ import gpt2lab
 from gpt2lab import LabError
 from gpt2lab.loading import EMBEDDED_PATH, GPT2_TOKENIZER_PATH, load_folder, load_tokenizer
 
-from conftest import RANDOM_SHAPES, assert_stage_close, random_lab
+from helpers import RANDOM_SHAPES, assert_stage_close, random_lab
 
 
 
@@ -34,7 +34,7 @@ def test_local_folder_round_trip(tmp_path):
 
 
 def test_folder_without_tokenizer_uses_gpt2s_own_when_the_vocabulary_is_gpt2s(tmp_path):
-    from conftest import random_hf_model
+    from helpers import random_hf_model
 
     random_hf_model(1, 2, 16, 32, 50257).save_pretrained(tmp_path)
     lab = gpt2lab.load(tmp_path)
@@ -118,7 +118,7 @@ def test_auto_without_any_network_route_is_fast(monkeypatch):
 
 
 def test_trace_tokens_read_as_text_and_mark_pieces_of_characters():
-    from conftest import random_hf_model
+    from helpers import random_hf_model
 
     lab = gpt2lab.Lab(random_hf_model(1, 2, 16, 64, 50257), load_tokenizer(GPT2_TOKENIZER_PATH, 50257), name="g")
     trace = lab.trace("I love 😀 ok")

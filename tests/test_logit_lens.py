@@ -11,7 +11,7 @@ from gpt2lab.logit_lens import lens_logits, logit_lens
 from gpt2lab.viz.lens_views import logit_lens_heatmap, logit_lens_table
 from gpt2lab.viz.figures import token_label
 
-from conftest import RANDOM_SHAPES, assert_stage_close, random_lab
+from helpers import RANDOM_SHAPES, assert_stage_close, random_lab
 
 
 @pytest.fixture(scope="module")

@@ -51,7 +51,7 @@ def test_unknown_mode_is_one_sentence():
 
 
 def test_every_widget_of_the_kit_carries_the_display_mode():
-    from conftest import random_lab
+    from helpers import random_lab
     from gpt2lab.bpe_training import train_bpe  # noqa: F401  (the trainer explorer's engine)
     from gpt2lab.widgets.attention_explorer import AttentionExplorer
     from gpt2lab.widgets.essay_widget import EssayWidget
