@@ -27,16 +27,18 @@ import copy
 import csv
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
 from .errors import LabError
-from .finetune import LossHistory, _whole, check_optimizer_settings, dropout_seed, rng_devices
+from .finetune import LossHistory, check_optimizer_config, dropout_seed, rng_devices
 from .lab import Lab
-from .train import lr_at, make_optimizer
+from .training.losses import last_hidden_states
+from .training.optim import OptimizerConfig, make_optimizer, optimizer_step
+from .training.settings import check_whole
 
 DATASETS = Path(__file__).parent / "assets" / "datasets"  # labelled datasets shipped with the kit
 PAD_TOKEN = "<|endoftext|>"  # GPT-2 has no pad token; its end-of-text token serves
@@ -173,17 +175,19 @@ class Classifier:
             id_lists.append(ids)
         return pad_batch(id_lists, self.pad_id)
 
+    def batch_logits(self, batch: PaddedBatch, *, train: bool = False) -> torch.Tensor:
+        """(B, n_classes): gpt2lab's forward pass over the model's transformer, read at each row's last real
+        token, times the score head. Right padding never reaches a real token (it comes after it), so the
+        padded batch gives each sentence the numbers it would get alone."""
+        input_ids = batch.input_ids.to(self.device)  # (B, T)
+        hidden = last_hidden_states(self.model, input_ids, last_token_positions(input_ids, self.pad_id), train=train)  # (B, d_model)
+        return hidden @ self.model.score.weight.T  # (B, n_classes)
+
     def logits(self, texts: Sequence[str], batch_size: int = 64) -> torch.Tensor:
-        """(n, n_classes) the score head's logits at each sentence's last real token (eval mode)."""
-        was_training = self.model.training
-        self.model.eval()
-        out = []
+        """(n, n_classes) the score head's logits at each sentence's last real token (no dropout), on the CPU."""
         with torch.no_grad():
-            for b in range(0, len(texts), batch_size):
-                batch = self.batch(texts[b : b + batch_size])
-                out.append(self.model(batch.input_ids.to(self.device), attention_mask=batch.attention_mask.to(self.device)).logits.cpu())
-        self.model.train(was_training)
-        return torch.cat(out)
+            return torch.cat([self.batch_logits(self.batch(texts[b : b + batch_size])).cpu()
+                              for b in range(0, len(texts), batch_size)])
 
     def probabilities(self, texts: Sequence[str]) -> torch.Tensor:
         """(n, n_classes) softmax of :meth:`logits`."""
@@ -207,7 +211,7 @@ def build_classifier(lab: Lab, classes: Sequence[str], seed: int = 0) -> Classif
     classes = tuple(classes) if not isinstance(classes, str) else (classes,)
     if len(classes) < 2 or len(set(classes)) != len(classes) or not all(isinstance(c, str) and c for c in classes):
         raise LabError(f"Give at least two different class names, such as ('weather', 'food'), not {classes!r}.")
-    _whole(seed, "seed", 0)
+    check_whole(seed, "seed", 0)
     pad_id = lab.tokenizer.get_vocab().get(PAD_TOKEN)
     if pad_id is None:
         raise LabError(f"This model's tokenizer has no {PAD_TOKEN} token to pad with.")
@@ -234,24 +238,18 @@ class ClassifyConfig:
 
     epochs: int = 4  # passes over the training sentences
     batch_size: int = 16  # sentences per optimizer step
-    lr: float = 5e-4  # peak learning rate
-    min_lr_ratio: float = 0.1  # the cosine schedule ends at lr * this
-    warmup_steps: int = 5  # linear warm-up: the new head's first gradients are large
-    weight_decay: float = 0.01  # on weight matrices only
-    beta1: float = 0.9  # AdamW's momentum
-    beta2: float = 0.99  # AdamW's second-moment decay
-    grad_clip: float = 1.0  # clip the global gradient norm
+    # AdamW and its schedule; a longer warm-up than a fine-tune's, as the new head's first gradients are large
+    optimizer: OptimizerConfig = field(default_factory=lambda: OptimizerConfig(warmup_steps=5))
     eval_every: int = 10  # steps between test measurements (and at the last step)
     freeze_body: bool = False  # True: train only the score head, keep the transformer as it was
     seed: int = 0  # seeds the order of the sentences and dropout
 
     def check(self) -> None:
-        _whole(self.epochs, "epochs", 1)
-        _whole(self.batch_size, "batch_size", 1)
-        _whole(self.warmup_steps, "warmup_steps", 0)
-        _whole(self.eval_every, "eval_every", 1)
-        _whole(self.seed, "seed", 0)
-        check_optimizer_settings(self)
+        check_whole(self.epochs, "epochs", 1)
+        check_whole(self.batch_size, "batch_size", 1)
+        check_whole(self.eval_every, "eval_every", 1)
+        check_whole(self.seed, "seed", 0)
+        check_optimizer_config(self.optimizer)
 
 
 @dataclass
@@ -313,7 +311,7 @@ def train_classifier(
         check_examples(eval_examples, clf.classes)
     model = clf.model
     model.transformer.requires_grad_(not config.freeze_body)
-    optimizer = make_optimizer(model, config)  # only the parameters that require a gradient
+    optimizer = make_optimizer(model.parameters(), config.optimizer)  # only the parameters that require a gradient
     order = torch.Generator().manual_seed(config.seed)  # shuffles the sentences each epoch
     steps_per_epoch = math.ceil(len(examples) / config.batch_size)
     history = LossHistory(total_steps=config.epochs * steps_per_epoch, eval_label="test")
@@ -330,7 +328,6 @@ def train_classifier(
 
     measure(0)
     step = 0
-    model.train()
     bar = tqdm(total=history.total_steps, unit="step", desc="training the classifier", disable=not progress)
     try:
         with torch.random.fork_rng(devices=rng_devices(clf.device)):  # dropout's draws, seeded per step
@@ -338,28 +335,21 @@ def train_classifier(
                 permutation = torch.randperm(len(examples), generator=order).tolist()
                 for b in range(0, len(examples), config.batch_size):
                     chosen = [examples[i] for i in permutation[b : b + config.batch_size]]
-                    for group in optimizer.param_groups:
-                        group["lr"] = lr_at(config, step, step / history.total_steps)
                     torch.manual_seed(dropout_seed(config.seed, step))
                     batch = clf.batch([ex.text for ex in chosen])
                     labels = torch.tensor([clf.classes.index(ex.label) for ex in chosen], device=clf.device)  # (B,)
-                    # the model reads each row at its last real token (config.pad_token_id marks the padding)
-                    logits = model(batch.input_ids.to(clf.device), attention_mask=batch.attention_mask.to(clf.device)).logits  # (B, n_classes)
-                    loss = F.cross_entropy(logits, labels)
-                    optimizer.zero_grad(set_to_none=True)
-                    loss.backward()
-                    torch.nn.utils.clip_grad_norm_([p for p in model.parameters() if p.requires_grad], config.grad_clip)
-                    optimizer.step()
+                    logits = clf.batch_logits(batch, train=True)  # (B, n_classes), read at each row's last real token
+                    loss = optimizer_step(optimizer, F.cross_entropy(logits, labels), config.optimizer, step,
+                                          step / history.total_steps)
                     step += 1
                     history.steps.append(step)
-                    history.train_losses.append(loss.item())
+                    history.train_losses.append(loss)
                     if step % config.eval_every == 0 or step == history.total_steps:
                         measure(step)
                         if history.eval_accuracies:
-                            bar.set_postfix(loss=f"{loss.item():.3f}", test_accuracy=f"{history.eval_accuracies[-1]:.0%}")
+                            bar.set_postfix(loss=f"{loss:.3f}", test_accuracy=f"{history.eval_accuracies[-1]:.0%}")
                     bar.update(1)
     finally:
         bar.close()
-        model.eval()
         model.transformer.requires_grad_(True)
     return history

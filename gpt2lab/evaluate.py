@@ -2,7 +2,8 @@
 
 Reloads the shipped folder (fp16 weights as fp32, its own tokenizer), tokenizes the held-out Austen
 text (the last 5% of each novel, see ``gpt2lab.training.corpus``) and measures the loss per token
-and per character exactly as the model card does, then compares with the folder's ``metrics.json``.
+and per character exactly as the model card does (through gpt2lab's own forward pass), then compares with
+the folder's ``metrics.json``.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import torch
 DEFAULT_FOLDER = Path(__file__).resolve().parent / "assets" / "tiny"
 
 
-def evaluate_folder(folder: Path = DEFAULT_FOLDER, threads: int = 1, subset: bool = False) -> dict:
+def evaluate_folder(folder: Path = DEFAULT_FOLDER, subset: bool = False) -> dict:
     """Held-out figures of the model in ``folder``: {"heldout_loss_per_token": ..., "heldout_loss_per_char": ...}.
 
     ``subset=True`` measures only the first ``SUBSET_CHARS`` held-out characters, to compare with
@@ -27,7 +28,6 @@ def evaluate_folder(folder: Path = DEFAULT_FOLDER, threads: int = 1, subset: boo
     from .training.corpus import load_split
     from .training.export import SUBSET_CHARS, heldout_metrics
 
-    torch.set_num_threads(threads)
     model = GPT2LMHeadModel.from_pretrained(folder, dtype=torch.float32, attn_implementation="eager")
     tokenizer = GPT2TokenizerFast.from_pretrained(folder)
     assert len(tokenizer) == model.config.vocab_size  # guards against the silently empty tokenizer
@@ -46,7 +46,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--subset", action="store_true", help="only the first 50,000 held-out characters")
     args = parser.parse_args(argv)
-    measured = evaluate_folder(args.folder, args.threads, args.subset)
+    torch.set_num_threads(args.threads)  # the command line decides the threads; the library never does
+    measured = evaluate_folder(args.folder, args.subset)
     card = json.loads((args.folder / "metrics.json").read_text())
     card = card["heldout_subset"] if args.subset else card
     for key in ("heldout_loss_per_token", "heldout_loss_per_char"):

@@ -35,11 +35,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 
 from .errors import LabError
 from .lab import Lab
-from .train import lr_at, make_optimizer
+from .training.losses import next_token_losses
+from .training.optim import OptimizerConfig, make_optimizer, optimizer_step
+from .training.settings import check_whole, is_number
 from .training.state import load_state, save_state
 
 TEXTS = Path(__file__).parent / "assets" / "texts"  # short texts shipped with the kit to fine-tune on
@@ -53,13 +54,9 @@ class FineTuneConfig:
     block_size: int = 64  # tokens the model reads per training window (at most the model's context)
     batch_size: int = 8  # windows per optimizer step
     max_steps: int = 40  # optimizer steps in the whole fine-tune; the learning-rate schedule spans them
-    lr: float = 5e-4  # peak learning rate: below pre-training's, so the model adapts without forgetting all it knew
-    min_lr_ratio: float = 0.1  # the cosine schedule ends at lr * this
-    warmup_steps: int = 4  # linear warm-up: the first steps on a new text have the largest gradients
-    weight_decay: float = 0.01  # on weight matrices only (see gpt2lab.train.make_optimizer)
-    beta1: float = 0.9  # AdamW's momentum
-    beta2: float = 0.99  # AdamW's second-moment decay
-    grad_clip: float = 1.0  # clip the global gradient norm: one odd batch cannot throw the weights far
+    # AdamW and its schedule; the peak learning rate sits below pre-training's, so the model adapts
+    # without forgetting all it knew
+    optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
     val_fraction: float = 0.1  # share of the windows kept aside for the validation loss
     eval_every: int = 10  # steps between validation measurements (and at the last step)
     checkpoint_every: int | None = None  # steps between checkpoints, when a checkpoint folder is given
@@ -67,45 +64,25 @@ class FineTuneConfig:
 
     def check(self, n_ctx: int) -> None:
         """Raise a :class:`LabError` for a setting that cannot work with a model of context ``n_ctx``."""
-        _whole(self.block_size, "block_size", 1)
+        check_whole(self.block_size, "block_size", 1)
         if self.block_size > n_ctx:
             raise LabError(f"block_size is {self.block_size} but this model reads at most {n_ctx} tokens at once; use at most {n_ctx}.")
-        _whole(self.batch_size, "batch_size", 1)
-        _whole(self.max_steps, "max_steps", 1)
-        _whole(self.warmup_steps, "warmup_steps", 0)
-        _whole(self.eval_every, "eval_every", 1)
-        _whole(self.seed, "seed", 0)
+        check_whole(self.batch_size, "batch_size", 1)
+        check_whole(self.max_steps, "max_steps", 1)
+        check_whole(self.eval_every, "eval_every", 1)
+        check_whole(self.seed, "seed", 0)
         if self.checkpoint_every is not None:
-            _whole(self.checkpoint_every, "checkpoint_every", 1)
-        if not (_number(self.val_fraction) and 0 < self.val_fraction < 1):
+            check_whole(self.checkpoint_every, "checkpoint_every", 1)
+        if not (is_number(self.val_fraction) and 0 < self.val_fraction < 1):
             raise LabError(f"val_fraction must be a number between 0 and 1 (such as 0.1), not {self.val_fraction!r}.")
-        check_optimizer_settings(self)
+        check_optimizer_config(self.optimizer)
 
 
-def check_optimizer_settings(cfg) -> None:
-    """The AdamW and schedule fields that fine-tuning and classification share, checked with one sentence each."""
-    _positive(cfg.lr, "lr")
-    _positive(cfg.grad_clip, "grad_clip")
-    for name in ("min_lr_ratio", "weight_decay"):
-        if not (_number(getattr(cfg, name)) and 0 <= getattr(cfg, name) <= 1):
-            raise LabError(f"{name} must be a number from 0 to 1, not {getattr(cfg, name)!r}.")
-    for name in ("beta1", "beta2"):
-        if not (_number(getattr(cfg, name)) and 0 <= getattr(cfg, name) < 1):
-            raise LabError(f"{name} must be a number from 0 to just below 1 (such as 0.9), not {getattr(cfg, name)!r}.")
-
-
-def _number(x) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
-
-
-def _whole(x, name: str, least: int) -> None:
-    if isinstance(x, bool) or not isinstance(x, int) or x < least:
-        raise LabError(f"{name} must be a whole number of at least {least}, not {x!r}.")
-
-
-def _positive(x, name: str) -> None:
-    if not (_number(x) and x > 0):
-        raise LabError(f"{name} must be a number above 0, not {x!r}.")
+def check_optimizer_config(optimizer) -> None:
+    """The optimizer settings of a fine-tune or a classifier run, checked with one sentence each."""
+    if not isinstance(optimizer, OptimizerConfig):
+        raise LabError("optimizer must be an OptimizerConfig, such as OptimizerConfig(lr=5e-4).")
+    optimizer.check()
 
 
 # --- the text ------------------------------------------------------------------------------------------------
@@ -188,21 +165,12 @@ def encode_text(lab: Lab, text: str) -> torch.Tensor:
 # --- losses --------------------------------------------------------------------------------------------------
 
 
-def window_losses(model, windows: torch.Tensor) -> torch.Tensor:
-    """Cross-entropy (nats) of every next-token prediction in ``windows`` (B, block_size + 1): (B, block_size)."""
-    x, y = windows[:, :-1], windows[:, 1:]  # (B, block_size) inputs and the token after each of them
-    logits = model(x).logits  # (B, block_size, vocab)
-    return F.cross_entropy(logits.flatten(0, 1), y.flatten(), reduction="none").view_as(y)
-
-
 @torch.no_grad()
 def mean_loss(model, windows: torch.Tensor, batch_size: int = 16) -> float:
-    """Mean loss per token over all ``windows`` (eval mode: no dropout), in nats, ``batch_size`` windows at a time."""
-    was_training = model.training
-    model.eval()
+    """Mean loss per token over all ``windows`` (no dropout), in nats, ``batch_size`` windows at a time."""
     device = next(model.parameters()).device
-    total = sum(window_losses(model, windows[b : b + batch_size].to(device)).sum().item() for b in range(0, len(windows), batch_size))
-    model.train(was_training)
+    total = sum(next_token_losses(model, windows[b : b + batch_size].to(device)).sum().item()
+                for b in range(0, len(windows), batch_size))
     return total / windows[:, 1:].numel()
 
 
@@ -314,7 +282,7 @@ def finetune_lm(
     config = config or FineTuneConfig()
     config.check(lab.config.n_ctx)
     if stop_at_step is not None:
-        _whole(stop_at_step, "stop_at_step", 1)
+        check_whole(stop_at_step, "stop_at_step", 1)
     if resume and checkpoint_dir is None:
         raise LabError("resume=True needs checkpoint_dir, the folder the interrupted fine-tune saved its state in.")
     ids = encode_text(lab, read_text(text))
@@ -324,7 +292,7 @@ def finetune_lm(
 
     tuned = copy_lab(lab, name=f"{lab.name} fine-tuned")
     model = tuned.hf_model
-    optimizer = make_optimizer(model, config)
+    optimizer = make_optimizer(model.parameters(), config.optimizer)
     sampler = torch.Generator().manual_seed(config.seed)  # draws each step's training windows
     history = LossHistory(total_steps=config.max_steps)
     checkpoint = Path(checkpoint_dir) if checkpoint_dir is not None else None
@@ -344,27 +312,21 @@ def finetune_lm(
     step, interrupted = history.step, False
     last = min(config.max_steps, stop_at_step or config.max_steps)
     bar = tqdm(total=config.max_steps, initial=step, unit="step", desc="fine-tuning", disable=not progress)
-    model.train()
     try:
         # dropout draws from torch's global generator: fork it, so the learner's own random state is left alone
         with torch.random.fork_rng(devices=rng_devices(device)):
             while step < last:
-                for group in optimizer.param_groups:
-                    group["lr"] = lr_at(config, step, step / config.max_steps)
                 torch.manual_seed(dropout_seed(config.seed, step))
                 pick = torch.randint(len(windows.train), (config.batch_size,), generator=sampler)
-                loss = window_losses(model, windows.train[pick].to(device)).mean()
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
-                optimizer.step()
+                loss = next_token_losses(model, windows.train[pick].to(device), train=True).mean()
+                loss = optimizer_step(optimizer, loss, config.optimizer, step, step / config.max_steps)
                 step += 1
                 history.steps.append(step)
-                history.train_losses.append(loss.item())
+                history.train_losses.append(loss)
                 if step % config.eval_every == 0 or step == config.max_steps:
                     history.eval_steps.append(step)
                     history.eval_losses.append(mean_loss(model, windows.val, config.batch_size))
-                    bar.set_postfix(train=f"{loss.item():.3f}", val=f"{history.eval_losses[-1]:.3f}")
+                    bar.set_postfix(train=f"{loss:.3f}", val=f"{history.eval_losses[-1]:.3f}")
                     if on_eval:
                         on_eval(history)
                 bar.update(1)
@@ -377,7 +339,6 @@ def finetune_lm(
         raise
     finally:
         bar.close()
-        model.eval()
     save()
     val_loss = history.eval_losses[-1] if history.eval_steps[-1] == step else mean_loss(model, windows.val, config.batch_size)
     return FineTuneResult(

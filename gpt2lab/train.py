@@ -2,9 +2,13 @@
 
 The loop is the textbook one -- sample random windows of text, predict each next token, step AdamW --
 plus what a long CPU run needs: a time budget (the cosine learning-rate schedule runs over the
-budget, so a 10-minute and a 100-minute run both end at the low learning rate), a checkpoint of the
+the budget, so a 10-minute and a 100-minute run both end at the low learning rate), a checkpoint of the
 *full* training state every few minutes (``--resume`` picks it up), and, at every checkpoint and at
-the end, the shippable model folder (default ``gpt2lab/assets/tiny/``).
+the end, the shippable model folder (default ``runs/tiny/model``; the kit's own embedded model was made
+with ``--out gpt2lab/assets/tiny``, which only a maintainer should ever give).
+
+Every step runs gpt2lab's own forward pass (:mod:`gpt2lab.training.losses`) over the Hugging Face
+model's parameters, and takes the one optimizer step all training shares (:mod:`gpt2lab.training.optim`).
 
 Example (a CI-sized run)::
 
@@ -16,7 +20,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import math
 import shlex
 import sys
 import time
@@ -25,9 +28,13 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
-REPO_ASSETS = Path(__file__).resolve().parent / "assets"
+from .training.losses import next_token_losses
+from .training.optim import OptimizerConfig, make_optimizer, optimizer_step
+
+# pre-training's optimizer: a high peak rate suits a small model; a long warm-up keeps early huge gradients
+# from wrecking Adam's statistics; nanoGPT's weight decay of 0.1
+PRETRAINING_OPTIMIZER = OptimizerConfig(lr=2e-3, warmup_steps=100, weight_decay=0.1)
 
 
 @dataclass
@@ -40,13 +47,7 @@ class TrainConfig:
     n_merges: int = 7935  # GPT-2 merges kept: vocabulary = 256 bytes + merges + <|endoftext|> = 8,192
     # --- optimisation ---
     batch_size: int = 8  # windows per step (8 x 512 = 4,096 tokens)
-    lr: float = 2e-3  # peak learning rate (small models tolerate a high one)
-    min_lr_ratio: float = 0.1  # the cosine decays to lr * this
-    warmup_steps: int = 100  # linear warm-up from 0, so early huge gradients do not wreck Adam's statistics
-    weight_decay: float = 0.1  # on matrices only, not on biases/LayerNorm gains
-    beta1: float = 0.9  # AdamW's momentum
-    beta2: float = 0.99  # AdamW's second-moment decay (0.99 suits small batches)
-    grad_clip: float = 1.0  # clip the global gradient norm
+    optimizer: OptimizerConfig = dataclasses.field(default_factory=lambda: dataclasses.replace(PRETRAINING_OPTIMIZER))
     # --- budget and bookkeeping ---
     minutes: float | None = None  # training-time budget (the LR schedule spans it)
     max_steps: int | None = None  # or a step budget (if both, whichever ends first)
@@ -56,7 +57,7 @@ class TrainConfig:
     eval_every: int = 50  # steps between held-out loss measurements (on a fixed subset)
     eval_tokens: int = 8192  # size of that subset (the card uses the whole held-out text)
     checkpoint_minutes: float = 10.0  # wall-clock minutes between checkpoints + folder exports
-    out: str = str(REPO_ASSETS / "tiny")  # the shippable model folder
+    out: str = "runs/tiny/model"  # the shippable model folder (never inside the installed package by default)
     run_dir: str = "runs/tiny"  # checkpoint and log (git-ignored)
     resume: bool = False  # continue from run_dir/checkpoint
     stop_at_step: int | None = None  # checkpoint and stop early at this step, as if interrupted (tests resume)
@@ -99,23 +100,6 @@ def token_ids(text: str, tokenizer, name: str, cache: Path) -> np.ndarray:
     return ids
 
 
-def lr_at(cfg: TrainConfig, step: int, progress: float) -> float:
-    """Linear warm-up over ``warmup_steps``, then cosine from ``lr`` to ``lr * min_lr_ratio`` as progress goes 0 -> 1."""
-    if step < cfg.warmup_steps:
-        return cfg.lr * (step + 1) / cfg.warmup_steps
-    cosine = 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
-    return cfg.lr * (cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * cosine)
-
-
-def make_optimizer(model, cfg: TrainConfig) -> torch.optim.AdamW:
-    """AdamW with weight decay on the 2-D weights only (GPT-2/nanoGPT practice)."""
-    params = [p for p in model.parameters() if p.requires_grad]
-    decay = [p for p in params if p.dim() >= 2]
-    no_decay = [p for p in params if p.dim() < 2]
-    groups = [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
-    return torch.optim.AdamW(groups, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
-
-
 def train(cfg: TrainConfig, command: str = "") -> dict:
     """Run (or resume) training; return the final metrics (also in ``cfg.out``/metrics.json)."""
     from tqdm import tqdm
@@ -125,7 +109,6 @@ def train(cfg: TrainConfig, command: str = "") -> dict:
     from .training.small_tokenizer import write_truncated_tokenizer
     from .training.state import load_state, save_state
 
-    torch.set_num_threads(cfg.threads)
     run_dir = Path(cfg.run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
 
@@ -136,8 +119,7 @@ def train(cfg: TrainConfig, command: str = "") -> dict:
     eval_ids = heldout_ids[: cfg.eval_tokens + 1]  # the fixed subset for the loss curve
 
     model = build_model(cfg, tokenizer.eos_token_id)
-    model.train()
-    optimizer = make_optimizer(model, cfg)
+    optimizer = make_optimizer(model.parameters(), cfg.optimizer)
     sampler = torch.Generator().manual_seed(cfg.seed)  # draws the training windows
     step, tokens_seen, seconds, log = 0, 0, 0.0, []
     log_path = run_dir / "log.jsonl"
@@ -154,8 +136,9 @@ def train(cfg: TrainConfig, command: str = "") -> dict:
     budget = cfg.minutes * 60 if cfg.minutes else None
     parameters = sum(p.numel() for p in model.parameters())  # the tied embedding is one Parameter
     facts = lambda: {  # noqa: E731 -- everything the card reports besides the held-out loss
-        **{k: v for k, v in dataclasses.asdict(cfg).items() if k not in ("out", "run_dir", "resume", "stop_at_step")},
-        "betas": [cfg.beta1, cfg.beta2],
+        **{k: v for k, v in dataclasses.asdict(cfg).items() if k not in ("out", "run_dir", "resume", "stop_at_step", "optimizer")},
+        **dataclasses.asdict(cfg.optimizer),
+        "betas": [cfg.optimizer.beta1, cfg.optimizer.beta2],
         "parameters": parameters,
         "weights_bytes": 2 * parameters,
         "train_tokens": len(train_ids),
@@ -173,34 +156,24 @@ def train(cfg: TrainConfig, command: str = "") -> dict:
 
     def checkpoint() -> dict:
         save_state(run_dir / "checkpoint", model, optimizer, sampler, {"step": step, "tokens_seen": tokens_seen, "train_seconds": seconds, "config": dataclasses.asdict(cfg)})
-        metrics = export_folder(Path(cfg.out), model, cfg.n_merges, heldout_ids, heldout_text, facts(), log)
-        model.train()
-        return metrics
+        return export_folder(Path(cfg.out), model, cfg.n_merges, heldout_ids, heldout_text, facts(), log)
 
     bar = tqdm(total=cfg.max_steps, initial=step, unit="step", dynamic_ncols=True)
     last_checkpoint, running, running_n = time.monotonic(), 0.0, 0
     while progress() < 1.0:
         t0 = time.perf_counter()
-        for group in optimizer.param_groups:
-            group["lr"] = lr_at(cfg, step, progress())
         starts = torch.randint(0, len(train_ids) - T - 1, (B,), generator=sampler)
-        x = torch.stack([train_ids[s : s + T] for s in starts.tolist()])  # (B, T)
-        y = torch.stack([train_ids[s + 1 : s + T + 1] for s in starts.tolist()])  # (B, T)
-        logits = model(x).logits  # (B, T, vocab)
-        loss = F.cross_entropy(logits.flatten(0, 1), y.flatten())
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-        optimizer.step()
+        windows = torch.stack([train_ids[s : s + T + 1] for s in starts.tolist()])  # (B, T + 1): inputs, then targets
+        loss = next_token_losses(model, windows, train=True).mean()
+        loss = optimizer_step(optimizer, loss, cfg.optimizer, step, progress())
         step += 1
         tokens_seen += B * T
         seconds += time.perf_counter() - t0
-        running, running_n = running + loss.item(), running_n + 1
+        running, running_n = running + loss, running_n + 1
 
         if step % cfg.eval_every == 0 or progress() >= 1.0:
             row = {"step": step, "tokens": tokens_seen, "seconds": round(seconds, 1), "lr": optimizer.param_groups[0]["lr"], "train_loss": running / running_n}
             nats, count = heldout_nats(model, eval_ids, T)
-            model.train()
             row["heldout_loss"] = nats / count
             log.append(row)
             with log_path.open("a") as f:
@@ -220,16 +193,20 @@ def train(cfg: TrainConfig, command: str = "") -> dict:
 
 
 def parse_args(argv: list[str] | None = None) -> TrainConfig:
-    """Every TrainConfig field becomes a ``--flag`` (``n_layer`` -> ``--n-layer``)."""
+    """Every TrainConfig and OptimizerConfig field becomes a ``--flag`` (``n_layer`` -> ``--n-layer``, ``--lr``)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    for field in dataclasses.fields(TrainConfig):
+    kinds = {"int": int, "float": float, "str": str, "int | None": int, "float | None": float}
+    fields = [(f, f.default) for f in dataclasses.fields(TrainConfig) if f.name != "optimizer"]
+    fields += [(f, getattr(PRETRAINING_OPTIMIZER, f.name)) for f in dataclasses.fields(OptimizerConfig)]
+    for field, default in fields:
         flag = "--" + field.name.replace("_", "-")
         if field.type in ("bool",):
             parser.add_argument(flag, action="store_true")
         else:
-            kind = {"int": int, "float": float, "str": str, "int | None": int, "float | None": float}[field.type]
-            parser.add_argument(flag, type=kind, default=field.default)
-    return TrainConfig(**vars(parser.parse_args(argv)))
+            parser.add_argument(flag, type=kinds[field.type], default=default)
+    args = vars(parser.parse_args(argv))
+    optimizer = OptimizerConfig(**{f.name: args.pop(f.name) for f in dataclasses.fields(OptimizerConfig)})
+    return TrainConfig(**args, optimizer=optimizer)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -237,6 +214,7 @@ def main(argv: list[str] | None = None) -> None:
     cfg = parse_args(argv)
     if cfg.minutes is None and cfg.max_steps is None:
         raise SystemExit("give a budget: --minutes and/or --max-steps")
+    torch.set_num_threads(cfg.threads)  # the command line decides the threads; the library never does
     metrics = train(cfg, command="python -m gpt2lab.train " + shlex.join(argv))
     print(f"held-out: {metrics['heldout_loss_per_token']:.4f} nats/token, {metrics['heldout_loss_per_char']:.4f} nats/char -> {cfg.out}")
 

@@ -7,6 +7,7 @@ import torch
 from helpers import random_lab
 
 import gpt2lab
+from gpt2lab.training.optim import OptimizerConfig
 from gpt2lab.classify import (
     ClassifyConfig,
     Example,
@@ -104,7 +105,7 @@ def test_training_beats_chance_on_held_out_sentences(lab):
     lab_before = [p.detach().clone() for p in lab.hf_model.parameters()]
     clf = build_classifier(lab, DATA.classes)
     before = evaluate_classifier(clf, DATA.test)
-    history = train_classifier(clf, DATA.train, ClassifyConfig(epochs=6, lr=2e-3), eval_examples=DATA.test, progress=False)
+    history = train_classifier(clf, DATA.train, ClassifyConfig(epochs=6, optimizer=OptimizerConfig(lr=2e-3)), eval_examples=DATA.test, progress=False)
     after = evaluate_classifier(clf, DATA.test)
     assert before.accuracy < 0.45  # a random head: about a third right
     assert after.accuracy >= 0.65  # three classes: chance is 1/3
@@ -139,7 +140,7 @@ def test_freezing_the_body_trains_only_the_head(lab):
 def test_the_embedded_model_learns_the_topics():
     lab = gpt2lab.load("tiny", device="cpu")
     clf = build_classifier(lab, DATA.classes)
-    train_classifier(clf, DATA.train, ClassifyConfig(epochs=2, lr=1e-3), progress=False)
+    train_classifier(clf, DATA.train, ClassifyConfig(epochs=2, optimizer=OptimizerConfig(lr=1e-3)), progress=False)
     assert evaluate_classifier(clf, DATA.test).accuracy >= 0.6
 
 
@@ -150,7 +151,7 @@ def test_the_embedded_model_learns_the_topics():
         (lambda clf: train_classifier(clf, [Example("  ", "food")], progress=False), "empty sentence"),
         (lambda clf: train_classifier(clf, [], progress=False), "There are no examples"),
         (lambda clf: train_classifier(clf, DATA.train, ClassifyConfig(epochs=0), progress=False), "epochs must be a whole number"),
-        (lambda clf: train_classifier(clf, DATA.train, ClassifyConfig(lr=-1.0), progress=False), "lr must be a number above 0"),
+        (lambda clf: train_classifier(clf, DATA.train, ClassifyConfig(optimizer=OptimizerConfig(lr=-1.0)), progress=False), "lr must be a number above 0"),
         (lambda clf: train_classifier(clf, DATA.train, ClassifyConfig(batch_size=1.5), progress=False), "batch_size must be a whole number"),
         (lambda clf: evaluate_classifier(clf, [Example("Rain.", "Weather")]), "The label 'Weather'"),
         (lambda clf: clf.predict([""]), "is empty"),

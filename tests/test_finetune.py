@@ -9,6 +9,7 @@ import torch
 from helpers import random_lab
 
 import gpt2lab
+from gpt2lab.training.optim import OptimizerConfig
 from gpt2lab.finetune import (
     FineTuneConfig,
     compare_continuations,
@@ -40,7 +41,7 @@ def weights(lab):
 
 
 def test_validation_loss_falls_during_a_short_fine_tune(lab):
-    result = finetune_lm(lab, TEXT, FineTuneConfig(block_size=32, max_steps=20, eval_every=5, lr=3e-3), progress=False)
+    result = finetune_lm(lab, TEXT, FineTuneConfig(block_size=32, max_steps=20, eval_every=5, optimizer=OptimizerConfig(lr=3e-3)), progress=False)
     h = result.history
     assert h.steps == list(range(1, 21)) and h.eval_steps == [0, 5, 10, 15, 20]
     assert result.val_loss_before == h.eval_losses[0] and result.val_loss == h.eval_losses[-1]
@@ -164,11 +165,12 @@ def test_loss_curve_figure_and_live_widget(lab):
         ("   \n ", {}, {}, "The text is empty"),
         ("Wind north-east.", {}, {}, "needs at least 65 tokens"),
         (TEXT, {"block_size": 100}, {}, "reads at most 64 tokens"),
-        (TEXT, {"lr": 0}, {}, "lr must be a number above 0"),
+        (TEXT, {"optimizer": OptimizerConfig(lr=0)}, {}, "lr must be a number above 0"),
         (TEXT, {"batch_size": 0}, {}, "batch_size must be a whole number of at least 1"),
         (TEXT, {"max_steps": 2.5}, {}, "max_steps must be a whole number"),
         (TEXT, {"val_fraction": 1.0}, {}, "val_fraction must be a number between 0 and 1"),
-        (TEXT, {"beta2": 1.0}, {}, "beta2 must be a number from 0 to just below 1"),
+        (TEXT, {"optimizer": OptimizerConfig(beta2=1.0)}, {}, "beta2 must be a number from 0 to just below 1"),
+        (TEXT, {"optimizer": {"lr": 1e-3}}, {}, "optimizer must be an OptimizerConfig"),
         (TEXT, {}, {"resume": True}, "resume=True needs checkpoint_dir"),
         (TEXT, {}, {"resume": True, "checkpoint_dir": "/nonexistent/ck"}, "There is no fine-tuning checkpoint"),
         (Path("/nonexistent/text.txt"), {}, {}, "There is no file"),
@@ -188,7 +190,7 @@ def test_resuming_another_text_is_refused(tmp_path, lab):
     with pytest.raises(gpt2lab.LabError, match="different text or different settings"):
         finetune_lm(lab, TEXT[:-200], config, checkpoint_dir=tmp_path, resume=True, progress=False)
     with pytest.raises(gpt2lab.LabError, match="different text or different settings"):
-        finetune_lm(lab, TEXT, FineTuneConfig(**{**SMALL, "max_steps": 4, "lr": 1e-3}), checkpoint_dir=tmp_path, resume=True, progress=False)
+        finetune_lm(lab, TEXT, FineTuneConfig(**{**SMALL, "max_steps": 4, "optimizer": OptimizerConfig(lr=1e-3)}), checkpoint_dir=tmp_path, resume=True, progress=False)
 
 
 @pytest.mark.parametrize("kwargs, words", [

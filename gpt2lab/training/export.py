@@ -17,10 +17,10 @@ import platform
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 from transformers import GPT2LMHeadModel, GPT2TokenizerFast
 
 from .corpus import EOT, LICENCE_NOTE
+from .losses import next_token_losses
 from .small_tokenizer import write_truncated_tokenizer
 
 SUBSET_CHARS = 50_000  # a quick check: the first 50k held-out characters (a quarter), also in metrics.json
@@ -32,7 +32,7 @@ SAMPLE_PROMPTS = [
     "The weather at Bath",
 ]
 SAMPLE_SEED = 1234  # the card's samples are reproducible: torch.manual_seed(1234) before each
-SAMPLE_SETTINGS = dict(do_sample=True, top_k=40, temperature=0.8, max_new_tokens=60)
+SAMPLE_SETTINGS = dict(top_k=40, temperature=0.8, max_new_tokens=60)
 
 
 @torch.no_grad()
@@ -43,7 +43,6 @@ def heldout_nats(model: GPT2LMHeadModel, ids: torch.Tensor, block: int, batch_si
     every token but the first is predicted exactly once. ``ids = [5, 6, 7], block = 2`` -> windows
     ``[5, 6] -> [6, 7]``: two predictions.
     """
-    model.eval()
     n_full = (len(ids) - 1) // block  # windows with a full block of targets
     windows = [(k * block, block) for k in range(n_full)]
     if n_full * block < len(ids) - 1:
@@ -52,11 +51,10 @@ def heldout_nats(model: GPT2LMHeadModel, ids: torch.Tensor, block: int, batch_si
     for b in range(0, len(windows), batch_size):
         for group in _same_length(windows[b : b + batch_size]):
             t = group[0][1]
-            x = torch.stack([ids[s : s + t] for s, _ in group])  # (B, T)
-            y = torch.stack([ids[s + 1 : s + t + 1] for s, _ in group])  # (B, T)
-            logits = model(x, attention_mask=torch.ones_like(x)).logits.float()  # (B, T, vocab); no padding
-            total += F.cross_entropy(logits.flatten(0, 1), y.flatten(), reduction="sum").item()
-            count += y.numel()
+            windows_ids = torch.stack([ids[s : s + t + 1] for s, _ in group])  # (B, T + 1): inputs, then targets
+            with torch.no_grad():
+                total += next_token_losses(model, windows_ids).sum().item()  # gpt2lab's own forward pass
+            count += windows_ids[:, 1:].numel()
     return total, count
 
 
@@ -76,27 +74,27 @@ def heldout_metrics(model: GPT2LMHeadModel, ids: torch.Tensor, heldout_text: str
 
 
 def samples(model: GPT2LMHeadModel, tokenizer: GPT2TokenizerFast) -> list[dict]:
-    """Continuations of ``SAMPLE_PROMPTS``, each with ``torch.manual_seed(SAMPLE_SEED)`` (global RNG restored after)."""
+    """Continuations of ``SAMPLE_PROMPTS`` by gpt2lab's own generation loop, each drawn with seed ``SAMPLE_SEED``."""
+    from ..generation import generate
+    from ..lab import Lab
+
+    lab = Lab(copy.deepcopy(model), tokenizer, name="training")  # a copy: the model in training is left as it was
     out = []
-    with torch.random.fork_rng():
-        for prompt in SAMPLE_PROMPTS:
-            torch.manual_seed(SAMPLE_SEED)
-            ids = tokenizer(prompt, return_tensors="pt").input_ids  # (1, T)
-            # a tiny CI model may have fewer positions than prompt + continuation
-            settings = {**SAMPLE_SETTINGS, "max_new_tokens": min(SAMPLE_SETTINGS["max_new_tokens"], model.config.n_positions - ids.shape[1])}
-            gen = model.generate(ids, attention_mask=torch.ones_like(ids), pad_token_id=tokenizer.eos_token_id, **settings)
-            out.append({"prompt": prompt, "continuation": tokenizer.decode(gen[0, ids.shape[1] :])})
+    for prompt in SAMPLE_PROMPTS:
+        # a tiny CI model may have fewer positions than prompt + continuation
+        n_new = min(SAMPLE_SETTINGS["max_new_tokens"], lab.config.n_ctx - len(lab.encode(prompt)))
+        result = generate(lab, prompt, max_new_tokens=n_new, temperature=SAMPLE_SETTINGS["temperature"],
+                          top_k=SAMPLE_SETTINGS["top_k"], seed=SAMPLE_SEED, keep=(), distributions=False)
+        out.append({"prompt": prompt, "continuation": result.completion})
     return out
 
 
 def plot_loss(log: list[dict], path: Path) -> None:
     """Train and held-out loss (nats/token) against tokens seen, saved as a PNG."""
-    import matplotlib
+    from matplotlib.figure import Figure  # a bare Figure draws to a file without any backend or display
 
-    matplotlib.use("Agg")  # no display on a training machine
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 3.5), dpi=100)
+    fig = Figure(figsize=(6, 3.5), dpi=100)
+    ax = fig.subplots()
     rows = [r for r in log if "train_loss" in r]
     ax.plot([r["tokens"] / 1e6 for r in rows], [r["train_loss"] for r in rows], label="train", lw=1)
     rows = [r for r in log if "heldout_loss" in r]
@@ -108,7 +106,6 @@ def plot_loss(log: list[dict], path: Path) -> None:
     ax.legend()
     fig.tight_layout()
     fig.savefig(path)
-    plt.close(fig)
 
 
 def cpu_name() -> str:
