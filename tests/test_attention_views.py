@@ -15,7 +15,8 @@ from gpt2lab.errors import LabError
 from gpt2lab.unmasked_attention import unmasked_pattern, weight_on_future
 from gpt2lab.viz import attention_plots as plots
 from gpt2lab.viz import bertviz_views as bv
-from gpt2lab.viz.figures import LabFigure, figure_png, token_label
+from gpt2lab.viz.figures import LabFigure, figure_png
+from gpt2lab.viz.labels import token_label
 
 from helpers import random_lab
 

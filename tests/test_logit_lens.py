@@ -9,7 +9,7 @@ import torch
 from gpt2lab.errors import LabError
 from gpt2lab.logit_lens import lens_logits, logit_lens
 from gpt2lab.viz.lens_views import logit_lens_heatmap, logit_lens_table
-from gpt2lab.viz.figures import token_label
+from gpt2lab.viz.labels import token_label
 
 from helpers import RANDOM_SHAPES, assert_stage_close, random_lab
 

@@ -25,7 +25,8 @@ import torch
 
 from ..attention import apply_causal_mask, causal_mask
 from ..errors import LabError
-from .figures import to_numpy, new_figure, quoted_token, set_token_ticks
+from .figures import new_figure, set_token_ticks, to_numpy
+from .labels import quoted_token
 
 PATTERN_CMAP = "Blues"  # attention weights: white (0) to dark blue (1)
 SCORE_CMAP = "RdBu_r"  # scores can be negative: blue below 0, red above

@@ -16,7 +16,8 @@ import torch
 from ..errors import LabError
 from ..layernorm_steps import LayerNormSteps
 from ..mlp import gelu_new
-from .figures import to_numpy, new_figure, quoted_token, token_label
+from .figures import new_figure, to_numpy
+from .labels import quoted_token, token_label
 
 MAX_LEGEND = 10  # name each token in the legend only up to this many tokens
 

@@ -6,7 +6,7 @@ import torch
 from matplotlib.figure import Figure
 
 from ..embeddings import cosine_similarity_matrix
-from .figures import to_numpy, new_figure
+from .figures import new_figure, to_numpy
 
 
 def position_embedding_heatmap(wpe: torch.Tensor, n_positions: int | None = None, n_dims: int | None = None) -> Figure:

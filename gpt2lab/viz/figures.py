@@ -13,9 +13,10 @@ import io
 import numpy as np
 import torch
 from matplotlib.figure import Figure
+from matplotlib.text import Text
 
-# how a few characters are drawn in tick labels, so that a token's spaces and newlines can be seen
-VISIBLE = {" ": "·", "\n": "↵", "\t": "⇥", "\r": "␍"}
+from .labels import token_label
+
 MAX_LABELLED = 40  # more tick labels than this on an axis overlap: label every n-th position instead
 
 
@@ -27,7 +28,16 @@ def to_numpy(x) -> np.ndarray:
 
 
 class LabFigure(Figure):
-    """A matplotlib Figure that displays itself as a PNG in a notebook."""
+    """A matplotlib Figure that displays itself as a PNG in a notebook, and draws all its text literally.
+
+    Tokens and prompts are a learner's text: ``"$$x$$"`` must show as typed, not as matplotlib's
+    mathematics (which would raise a ParseException, or silently render something else).
+    """
+
+    def draw(self, renderer):
+        for text in self.findobj(match=Text):  # every title, tick label, legend and annotation
+            text.set_parse_math(False)
+        super().draw(renderer)
 
     def _repr_png_(self) -> bytes:
         return figure_png(self)
@@ -45,16 +55,6 @@ def figure_png(fig: Figure, dpi: float | None = None) -> bytes:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=dpi)
     return buffer.getvalue()
-
-
-def token_label(token: str) -> str:
-    """A token as a tick label, whitespace made visible: ``token_label(" cat") == "·cat"``."""
-    return "".join(VISIBLE.get(c, c) for c in token)
-
-
-def quoted_token(token: str) -> str:
-    """A token in quotes for a title, whitespace made visible: ``quoted_token(" cat") == "'·cat'"``."""
-    return f"'{token_label(token)}'"
 
 
 def set_token_ticks(ax, tokens, axis: str = "x", rotate: bool = True) -> None:

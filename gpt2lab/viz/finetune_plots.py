@@ -17,7 +17,7 @@ from html import escape
 import torch
 
 from ..errors import LabError
-from .figures import to_numpy, LabFigure, new_figure, set_token_ticks
+from .figures import LabFigure, new_figure, set_token_ticks, to_numpy
 
 TRAIN_COLOUR = "#9bb7d4"  # each step's batch loss: light, because it is noisy
 SMOOTH_COLOUR = "#2f6db3"  # its running mean

@@ -13,7 +13,8 @@ import numpy as np
 from IPython.display import HTML
 
 from ..logit_lens import LogitLens
-from .figures import to_numpy, new_figure, quoted_token, token_label
+from .figures import new_figure, to_numpy
+from .labels import quoted_token, token_label
 
 _CELL = "border:1px solid #aaa;padding:2px 6px;text-align:left;white-space:pre;"
 LENS_CMAP = "Greens"

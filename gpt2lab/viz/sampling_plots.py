@@ -12,7 +12,6 @@ value); HTML views are self-contained
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass
 from html import escape
 
@@ -21,31 +20,12 @@ from IPython.display import HTML
 from matplotlib.figure import Figure
 
 from .figures import LabFigure, new_figure
+from .labels import short_label, token_label
 
 KEPT_COLOUR = "#1f77b4"  # blue: survives the filters
 CUT_COLOUR = "#c7c7c7"  # grey: cut by top-k / top-p (or not the argmax, for greedy)
 CHOSEN_COLOUR = "#ff7f0e"  # orange: the token that was chosen
 RAW_COLOUR = "#7f7f7f"  # the outline of the model's own probability, before any filter
-LABEL_WHITESPACE = {" ": "·", "\n": "↵", "\t": "⇥", "\r": "␍"}
-
-
-def token_label(token: str) -> str:
-    """A token as an axis label, whitespace and control characters made visible: ``token_label(" the") == "·the"``."""
-    out = []
-    for char in token:
-        if char in LABEL_WHITESPACE:
-            out.append(LABEL_WHITESPACE[char])
-        elif unicodedata.category(char) in ("Cc", "Cf"):  # invisible: show its code, as in <03>
-            out.append(f"<{ord(char):02X}>")
-        else:
-            out.append(char)
-    return "".join(out).replace("$", r"\$")  # a $ would start matplotlib's mathtext
-
-
-def short_label(token: str, width: int = 14) -> str:
-    """:func:`token_label`, cut to ``width`` characters with an ellipsis (long tokens would crowd the axis)."""
-    label = token_label(token)
-    return label if len(label) <= width else label[: width - 1] + "…"
 
 
 @dataclass(frozen=True)

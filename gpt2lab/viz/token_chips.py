@@ -18,12 +18,12 @@ from html import escape
 from IPython.display import HTML
 
 from ..bpe_training import TrainingRun
+from .labels import VISIBLE
 from ..tokenizer import EncodingWork, PreTokenWork, TokenCost, TokenView, bytes_to_unicode, describe_bytes
 
 # light backgrounds with dark text: readable on light and dark notebook themes alike
 PALETTE = ("#cfe8ff", "#ffe0b3", "#d4f5d0", "#f9d0e8", "#e6dcff", "#fff3b0", "#d0f0f0")
 SPECIAL_COLOURS = ("#333333", "#ffffff")  # background, text: <|endoftext|> stands out
-VISIBLE_WHITESPACE = {" ": "·", "\n": "↵", "\t": "⇥", "\r": "␍"}
 _BOX = "display:inline-block;vertical-align:top;margin:2px;padding:2px 5px;border-radius:4px;color:#111;"
 _FONT = "font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;"
 _TABLE = "border-collapse:collapse;margin:4px 0;color:inherit;"
@@ -34,8 +34,8 @@ def visible_whitespace(text: str) -> str:
     """Escape text for HTML and draw its whitespace in grey: ``" a"`` -> ``·a`` (the ``·`` grey)."""
     out = []
     for char in text:
-        if char in VISIBLE_WHITESPACE:
-            out.append(f'<span style="color:#888">{VISIBLE_WHITESPACE[char]}</span>')
+        if char in VISIBLE:
+            out.append(f'<span style="color:#888">{VISIBLE[char]}</span>')
         else:
             out.append(escape(char))
     return "".join(out)

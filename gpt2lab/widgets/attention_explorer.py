@@ -21,7 +21,8 @@ import ipywidgets as widgets
 from ..errors import LabError
 from ..unmasked_attention import unmasked_pattern
 from ..viz import attention_plots as plots
-from ..viz.figures import figure_png, quoted_token, token_label
+from ..viz.figures import figure_png
+from ..viz.labels import quoted_token, token_label
 from ..presenter import themed
 
 MAX_TOKENS = 48  # more rows and columns than this make every heatmap unreadable

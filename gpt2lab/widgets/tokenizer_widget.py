@@ -21,7 +21,8 @@ import ipywidgets as widgets
 from ..bpe_training import TrainingRun, train_bpe
 from ..errors import LabError
 from ..tokenizer import BPETokenizer, EncodingWork
-from ..viz.token_chips import VISIBLE_WHITESPACE, learned_merges_html, merge_steps_html, token_chips_html
+from ..viz.labels import token_label
+from ..viz.token_chips import learned_merges_html, merge_steps_html, token_chips_html
 from ..presenter import themed
 
 MAX_CHARS = 2_000  # more would be thousands of chips: slow to draw, and nothing more to learn
@@ -40,7 +41,7 @@ def as_bpe_tokenizer(tokenizer) -> BPETokenizer:
 
 def word_label(index: int, text: str) -> str:
     """A dropdown label for one pre-token, whitespace drawn: ``word_label(2, " world") == "2: ·world"``."""
-    return f"{index}: " + "".join(VISIBLE_WHITESPACE.get(c, c) for c in text)
+    return f"{index}: " + token_label(text)
 
 
 class TokenizerExplorer:
