@@ -18,7 +18,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from .errors import LabError
-from .tokenizer import END_OF_TEXT, BPETokenizer, bytes_to_unicode, merge_pair, pretokenize, printable_form
+from .tokenizer import END_OF_TEXT, BPETokenizer, bytes_to_unicode, merge_pair, pretokenize, printable_form, unicode_to_bytes
 
 
 @dataclass(frozen=True)
@@ -103,7 +103,7 @@ def train_bpe(text: str, num_merges: int, min_count: int = 2) -> TrainingRun:
 
 
 def _word_text(symbols: tuple[str, ...]) -> str:
-    table = {char: b for b, char in bytes_to_unicode().items()}
+    table = unicode_to_bytes()
     return bytes(table[c] for symbol in symbols for c in symbol).decode("utf-8", errors="replace")
 
 

@@ -21,12 +21,13 @@ This is the algorithm of OpenAI's ``encoder.py`` (GPT-2, 2019), written to be re
 from __future__ import annotations
 
 import itertools
-
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
+from types import MappingProxyType
 
 import regex  # the `re` module has no \p{L} (any letter) or \p{N} (any digit); `regex` does
 
@@ -51,9 +52,9 @@ _PRE_TOKEN_RE = regex.compile(GPT2_PATTERN)
 # bytes <-> printable characters
 
 
-@lru_cache(maxsize=1)
-def bytes_to_unicode() -> dict[int, str]:
-    """Map each of the 256 byte values to one printable character, as GPT-2 does.
+@lru_cache(maxsize=1)  # built once; read-only, so no caller can change what every later encoding sees
+def bytes_to_unicode() -> Mapping[int, str]:
+    """Map each of the 256 byte values to one printable character, as GPT-2 does (a read-only mapping).
 
     Bytes that are already printable and not a space keep their own character; the 68 others (control
     bytes, the space, ...) are moved to the characters from U+0100 on, in order. So ``vocab.json`` and
@@ -76,13 +77,13 @@ def bytes_to_unicode() -> dict[int, str]:
         if b not in table:
             table[b] = chr(256 + moved)
             moved += 1
-    return table
+    return MappingProxyType(table)
 
 
 @lru_cache(maxsize=1)
-def unicode_to_bytes() -> dict[str, int]:
-    """The inverse of :func:`bytes_to_unicode`: ``{"Ġ": 32, "A": 65, ...}``."""
-    return {char: b for b, char in bytes_to_unicode().items()}
+def unicode_to_bytes() -> Mapping[str, int]:
+    """The inverse of :func:`bytes_to_unicode`, read-only too: ``{"Ġ": 32, "A": 65, ...}``."""
+    return MappingProxyType({char: b for b, char in bytes_to_unicode().items()})
 
 
 def printable_form(data: bytes) -> str:

@@ -500,3 +500,13 @@ def test_exercise_checkers(gpt2):
     assert not ex.check_expensive_text("🫠" * 11, gpt2)
     assert not ex.check_expensive_text(42, gpt2).passed
     assert "Not answered" in ex.check_expensive_text(None)._repr_html_()
+
+
+def test_the_byte_table_cannot_be_changed_by_a_caller():
+    """A learner's ``table[32] = "_"`` must not silently change every later encoding in the kernel."""
+    from gpt2lab.tokenizer import bytes_to_unicode, unicode_to_bytes
+
+    for table, key, value in ((bytes_to_unicode(), 32, "_"), (unicode_to_bytes(), "Ġ", 95)):
+        with pytest.raises(TypeError):
+            table[key] = value
+    assert gpt2_tokenizer().encode(" a") == [257]

@@ -19,7 +19,7 @@ from IPython.display import HTML
 
 from ..bpe_training import TrainingRun
 from .labels import VISIBLE
-from ..tokenizer import EncodingWork, PreTokenWork, TokenCost, TokenView, bytes_to_unicode, describe_bytes
+from ..tokenizer import EncodingWork, PreTokenWork, TokenCost, TokenView, bytes_to_unicode, describe_bytes, unicode_to_bytes
 
 # light backgrounds with dark text: readable on light and dark notebook themes alike
 PALETTE = ("#cfe8ff", "#ffe0b3", "#d4f5d0", "#f9d0e8", "#e6dcff", "#fff3b0", "#d0f0f0")
@@ -108,7 +108,7 @@ def token_chips_html(tokens, show: str = "text", special_ids=()) -> HTML:
 
 def _symbol_box(symbol: str, highlight: bool) -> str:
     """One symbol of a merge: GPT-2's printable form on top, readable text below."""
-    table = {char: b for b, char in bytes_to_unicode().items()}
+    table = unicode_to_bytes()
     data = bytes(table[c] for c in symbol) if all(c in table for c in symbol) else symbol.encode()
     label, cut = describe_bytes(data, 0, len(data))
     background = "#ffd54f" if highlight else "#eeeeee"
