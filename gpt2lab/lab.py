@@ -39,18 +39,28 @@ def pick_device(device: str | torch.device | None = None) -> torch.device:
     return device
 
 
+def same_device(a: torch.device, b: torch.device) -> bool:
+    """``cuda`` and ``cuda:0`` are the same device when 0 is the current one."""
+    index = lambda d: d.index if d.index is not None else (torch.cuda.current_device() if d.type == "cuda" else 0)  # noqa: E731
+    return a.type == b.type and index(a) == index(b)
+
+
 class Lab:
     """A GPT-2 to take apart.
 
-    ``lab.hf_model`` is the Hugging Face ``GPT2LMHeadModel`` (eval mode, eager attention) and
-    ``lab.tokenizer`` its ``GPT2TokenizerFast``; ``lab.trace(text)`` runs gpt2lab's own forward pass over
-    the same parameter tensors and returns every stage by name.
+    ``lab.hf_model`` is the Hugging Face ``GPT2LMHeadModel`` (as :func:`gpt2lab.load` gives it: eval mode,
+    eager attention) and ``lab.tokenizer`` its ``GPT2TokenizerFast``; ``lab.trace(text)`` runs gpt2lab's own
+    forward pass over the same parameter tensors and returns every stage by name. A model handed to
+    ``Lab(...)`` directly is used as it is, on the device it is on: the Lab never moves or changes it.
     """
 
     def __init__(self, hf_model, tokenizer, name: str, source: str = "", device=None, why: str = ""):
-        self.device = pick_device(device)
-        self.hf_model = hf_model.to(self.device).eval()
-        self.hf_model.set_attn_implementation("eager")  # the attention pattern must exist to be shown
+        model_device = next(hf_model.parameters()).device
+        self.device = model_device if device is None else pick_device(device)
+        if not same_device(self.device, model_device):
+            raise LabError(f"The model's weights are on {model_device}, not {self.device}; move it first with "
+                           f"model.to({str(self.device)!r}), or load it with gpt2lab.load(..., device={str(self.device)!r}).")
+        self.hf_model = hf_model  # as given: gpt2lab reads its parameters and never changes the model itself
         self.tokenizer = tokenizer
         self.name = name  # what the model is called: "gpt2", "tiny", or a folder
         self.source = source  # where it came from, in words

@@ -16,7 +16,7 @@ from urllib.parse import urlparse
 from transformers import GPT2LMHeadModel, GPT2TokenizerFast  # imported with the kit: load() itself stays quick
 
 from .errors import LabError
-from .lab import Lab
+from .lab import Lab, pick_device
 
 # Real GPT-2 checkpoints on the Hugging Face hub, by the names the course uses.
 HF_NAMES = ("gpt2", "gpt2-medium", "gpt2-large", "gpt2-xl", "distilgpt2")
@@ -76,8 +76,8 @@ def load_folder(path: Path, *, name: str | None = None, device=None, source: str
         raise LabError(f"The folder {path} holds no config.json; give a folder written by save_pretrained.")
     with quiet_transformers():
         model = GPT2LMHeadModel.from_pretrained(path, local_files_only=True, attn_implementation="eager", use_safetensors=True)
-    model = model.float()  # the embedded model ships in fp16; the lessons compute in fp32
-    return Lab(model, load_tokenizer(path, model.config.vocab_size), name=name or str(path), source=source or f"local folder {path}", device=device)
+    model = model.float().to(pick_device(device)).eval()  # the embedded model ships in fp16; the lessons compute in fp32
+    return Lab(model, load_tokenizer(path, model.config.vocab_size), name=name or str(path), source=source or f"local folder {path}")
 
 
 def load_tokenizer(path: Path, vocab_size: int):
@@ -106,7 +106,7 @@ def _load_hub(name: str, device) -> Lab:
         model = GPT2LMHeadModel.from_pretrained(repo, local_files_only=cached, attn_implementation="eager", use_safetensors=True)
     tokenizer = load_tokenizer(GPT2_TOKENIZER_PATH, model.config.vocab_size)  # GPT-2's, identical to the hub's
     source = "from the local Hugging Face cache" if cached else "downloaded from the Hugging Face hub"
-    return Lab(model, tokenizer, name=name, source=source, device=device)
+    return Lab(model.to(pick_device(device)).eval(), tokenizer, name=name, source=source)
 
 
 def _load_auto(device) -> Lab:

@@ -100,7 +100,7 @@ def test_cuda_request_without_a_gpu_is_explained():
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 def test_gpu_trace_agrees_with_cpu_and_stays_beside_the_weights():
     cpu = random_lab(RANDOM_SHAPES[3], seed=4)
-    gpu = gpt2lab.Lab(cpu.hf_model.__class__(cpu.hf_model.config), cpu.tokenizer, name="gpu", device="cuda")
+    gpu = gpt2lab.Lab(cpu.hf_model.__class__(cpu.hf_model.config).to("cuda"), cpu.tokenizer, name="gpu", device="cuda")
     gpu.hf_model.load_state_dict(cpu.hf_model.state_dict())
     a, b = cpu.trace(torch.arange(30)), gpu.trace(torch.arange(30))
     for name in a.names:

@@ -111,3 +111,16 @@ def test_on_a_gpu_everything_a_learner_is_handed_lives_on_the_gpu():
     handed = tensors_a_learner_is_handed(lab)
     off = {name: t.device for name, t in handed.items() if t.device.type != "cuda"}
     assert not off, off
+
+
+def test_a_lab_leaves_the_callers_model_as_it_was():
+    from helpers import byte_level_tokenizer, random_hf_model
+
+    model = random_hf_model(2, 2, 16, 32, 300).train()  # a learner's model, in training mode
+    model.config._attn_implementation = "sdpa"
+    lab = gpt2lab.Lab(model, byte_level_tokenizer(300), name="mine")
+    lab.trace(torch.arange(5))
+    assert model.training and model.config._attn_implementation == "sdpa" and lab.hf_model is model
+    assert lab.device == torch.device("cpu")
+    with pytest.raises(LabError, match="move it first with model.to"):
+        gpt2lab.Lab(model, lab.tokenizer, name="mine", device="meta")

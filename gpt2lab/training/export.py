@@ -78,7 +78,7 @@ def samples(model: GPT2LMHeadModel, tokenizer: GPT2TokenizerFast) -> list[dict]:
     from ..generation import generate
     from ..lab import Lab
 
-    lab = Lab(copy.deepcopy(model), tokenizer, name="training")  # a copy: the model in training is left as it was
+    lab = Lab(model, tokenizer, name="training")  # a Lab reads the model in training, and never changes it
     out = []
     for prompt in SAMPLE_PROMPTS:
         # a tiny CI model may have fewer positions than prompt + continuation
