@@ -36,12 +36,13 @@ import torch.nn.functional as F
 from .errors import LabError
 from .finetune import LossHistory, check_optimizer_config, dropout_seed, rng_devices
 from .lab import Lab
+from .tokenizer import END_OF_TEXT
 from .training.losses import last_hidden_states
 from .training.optim import OptimizerConfig, make_optimizer, optimizer_step
 from .training.settings import check_whole
 
 DATASETS = Path(__file__).parent / "assets" / "datasets"  # labelled datasets shipped with the kit
-PAD_TOKEN = "<|endoftext|>"  # GPT-2 has no pad token; its end-of-text token serves
+PAD_TOKEN = END_OF_TEXT  # GPT-2 has no pad token; its end-of-text token serves
 
 
 # --- data ----------------------------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .generation import CONTEXT_FULL, END_OF_TEXT, LENGTH, Step, end_of_text_id, stop_reason, take_step
+from .generation import STOPPED_AT_CONTEXT_FULL, STOPPED_AT_END_OF_TEXT, STOPPED_AT_LENGTH, Step, end_of_text_id, stop_reason, take_step
 from .sampling import SamplingSettings, check_prompt, make_generator
 from .errors import LabError
 
@@ -106,7 +106,7 @@ def write_essay(
         ids.append(step.token_id)
         pieces.append(step.token)
     new_ids = ids[len(prompt_ids) :]
-    if reason == END_OF_TEXT:
+    if reason == STOPPED_AT_END_OF_TEXT:
         new_ids = new_ids[:-1]
     text = lab.decode(prompt_ids + new_ids)
     if reason == PARAGRAPHS:  # drop the blank line and whatever began after the last complete paragraph
@@ -119,4 +119,4 @@ def write_essay(
 
 
 __all__ = ["Essay", "write_essay", "check_essay_request", "cut_at_sentence_end", "split_paragraphs", "count_paragraph_breaks",
-           "PARAGRAPHS", "LENGTH", "END_OF_TEXT", "CONTEXT_FULL", "ESSAY_SETTINGS"]
+           "PARAGRAPHS", "STOPPED_AT_LENGTH", "STOPPED_AT_END_OF_TEXT", "STOPPED_AT_CONTEXT_FULL", "ESSAY_SETTINGS"]

@@ -44,11 +44,12 @@ from .sampling import (
 )
 from .trace import Trace
 
-LENGTH, END_OF_TEXT, CONTEXT_FULL = "length", "end_of_text", "context_full"
+# why generation stopped (the token <|endoftext|> itself is gpt2lab.tokenizer.END_OF_TEXT)
+STOPPED_AT_LENGTH, STOPPED_AT_END_OF_TEXT, STOPPED_AT_CONTEXT_FULL = "length", "end_of_text", "context_full"
 STOP_REASONS = {
-    LENGTH: "the requested number of new tokens has been written",
-    END_OF_TEXT: "the model wrote <|endoftext|>, its end-of-document token",
-    CONTEXT_FULL: "the text fills the model's context window, so it cannot read one more token",
+    STOPPED_AT_LENGTH: "the requested number of new tokens has been written",
+    STOPPED_AT_END_OF_TEXT: "the model wrote <|endoftext|>, its end-of-document token",
+    STOPPED_AT_CONTEXT_FULL: "the text fills the model's context window, so it cannot read one more token",
 }
 DEFAULT_KEEP = ("blocks.*.attn.pattern",)  # what each step's trace keeps by default: enough to show attention
 CANDIDATE_LIMIT = 50  # a step record lists at most this many kept candidates (most likely first)
@@ -140,11 +141,11 @@ def stop_reason(ids: list[int], n_new: int, settings: SamplingSettings, eos_id: 
     'end_of_text'
     """
     if n_new > 0 and eos_id is not None and ids[-1] == eos_id:
-        return END_OF_TEXT
+        return STOPPED_AT_END_OF_TEXT
     if n_new >= settings.max_new_tokens:
-        return LENGTH
+        return STOPPED_AT_LENGTH
     if len(ids) >= n_ctx:
-        return CONTEXT_FULL
+        return STOPPED_AT_CONTEXT_FULL
     return None
 
 

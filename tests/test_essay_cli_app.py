@@ -18,7 +18,7 @@ import gpt2lab.essay as essay_module
 from gpt2lab import LabError
 from gpt2lab.__main__ import main
 from gpt2lab.essay import PARAGRAPHS, count_paragraph_breaks, cut_at_sentence_end, split_paragraphs, write_essay
-from gpt2lab.generation import CONTEXT_FULL, END_OF_TEXT, LENGTH, take_step
+from gpt2lab.generation import STOPPED_AT_CONTEXT_FULL, STOPPED_AT_END_OF_TEXT, STOPPED_AT_LENGTH, take_step
 from gpt2lab.loading import EMBEDDED_PATH
 
 REPO = Path(__file__).resolve().parents[1]
@@ -73,18 +73,18 @@ def test_essay_length_and_end_of_text(lab, monkeypatch):
     n = len(lab.encode(" One. Two. Three"))
     scripted(monkeypatch, lab, " One. Two. Three four five six seven eight")
     essay = write_essay(lab, "Start:", max_new_tokens=n)
-    assert essay.stop_reason == LENGTH and essay.text == "Start: One. Two." and len(essay.steps) == n
+    assert essay.stop_reason == STOPPED_AT_LENGTH and essay.text == "Start: One. Two." and len(essay.steps) == n
     assert essay.clean_end
     scripted(monkeypatch, lab, " All done.")
     essay = write_essay(lab, "Start:", max_new_tokens=100)
-    assert essay.stop_reason == END_OF_TEXT and essay.text == "Start: All done."
+    assert essay.stop_reason == STOPPED_AT_END_OF_TEXT and essay.text == "Start: All done."
     # each record is light: candidates, but no (vocab,) tensors and no trace stages
     assert essay.steps[0].probs is None and essay.steps[1].trace.names == [] and essay.steps[1].candidates
 
 
 def test_essay_from_a_random_model(lab):
     essay = write_essay(lab, "The cat sat", paragraphs=2, max_new_tokens=30, seed=5)
-    assert essay.text.startswith("The cat sat") and essay.stop_reason in (PARAGRAPHS, LENGTH, END_OF_TEXT, CONTEXT_FULL)
+    assert essay.text.startswith("The cat sat") and essay.stop_reason in (PARAGRAPHS, STOPPED_AT_LENGTH, STOPPED_AT_END_OF_TEXT, STOPPED_AT_CONTEXT_FULL)
     assert len(essay.steps) <= 30
     assert essay.text == write_essay(lab, "The cat sat", paragraphs=2, max_new_tokens=30, seed=5).text
     with pytest.raises(LabError, match="paragraphs must be"):

@@ -8,9 +8,9 @@ from helpers import RANDOM_SHAPES, assert_stage_close, random_lab
 
 from gpt2lab import LabError
 from gpt2lab.generation import (
-    CONTEXT_FULL,
-    END_OF_TEXT,
-    LENGTH,
+    STOPPED_AT_CONTEXT_FULL,
+    STOPPED_AT_END_OF_TEXT,
+    STOPPED_AT_LENGTH,
     Stepper,
     end_of_text_id,
     generate,
@@ -115,7 +115,7 @@ def test_step_records(lab):
         torch.testing.assert_close(step.attention.sum(-1), torch.ones(lab.config.n_layer, lab.config.n_head))
         assert "logits" not in step.trace and "blocks.0.attn.pattern" in step.trace
     assert result.text == lab.decode(result.ids) and result.completion == lab.decode(result.new_ids)
-    assert result.stop_reason == LENGTH and len(result.new_ids) == 6
+    assert result.stop_reason == STOPPED_AT_LENGTH and len(result.new_ids) == 6
 
 
 def test_cached_steps_equal_a_full_forward(lab):
@@ -144,7 +144,7 @@ def test_stop_reason_end_of_text():
     lab = eos_lab()
     eos = end_of_text_id(lab)
     result = generate(lab, PROMPT, max_new_tokens=10, temperature=0)
-    assert result.stop_reason == END_OF_TEXT and result.new_ids == [eos]
+    assert result.stop_reason == STOPPED_AT_END_OF_TEXT and result.new_ids == [eos]
     assert result.text == PROMPT and result.completion == ""
     theirs, _ = hf_generate(lab, PROMPT, 10, do_sample=False)
     assert theirs == [eos]  # transformers stops there too
@@ -156,11 +156,11 @@ def test_stop_reason_context_full(short_lab):
     prompt = short_lab.decode(prompt_ids)
     assert len(short_lab.encode(prompt)) == 14
     result = generate(short_lab, prompt, max_new_tokens=10, temperature=0.0)
-    assert result.stop_reason == CONTEXT_FULL and len(result.ids) == n_ctx and len(result.steps) == 2
+    assert result.stop_reason == STOPPED_AT_CONTEXT_FULL and len(result.ids) == n_ctx and len(result.steps) == 2
     theirs, _ = hf_generate(short_lab, prompt, 2, do_sample=False)
     assert result.new_ids == theirs
     full = generate(short_lab, short_lab.decode(list(range(40, 56))), max_new_tokens=3)  # exactly 16 tokens
-    assert full.stop_reason == CONTEXT_FULL and full.steps == []
+    assert full.stop_reason == STOPPED_AT_CONTEXT_FULL and full.steps == []
     with pytest.raises(LabError, match="context window holds 16"):
         generate(short_lab, short_lab.decode(list(range(40, 57))), max_new_tokens=3)
 
@@ -188,7 +188,7 @@ def test_stepper_forward_equals_generate(lab):
     steps = stepper.play(100)
     result = generate(lab, PROMPT, max_new_tokens=12, temperature=0.9, top_k=20, seed=4)
     assert stepper.new_ids == result.new_ids and len(steps) == 12
-    assert stepper.stop_reason == LENGTH and stepper.text == result.text
+    assert stepper.stop_reason == STOPPED_AT_LENGTH and stepper.text == result.text
     with pytest.raises(LabError, match="Generation has stopped because the requested number"):
         stepper.step()
 
@@ -241,19 +241,19 @@ def test_stepper_stop_reasons(short_lab):
     lab = eos_lab()
     stepper = Stepper(lab, PROMPT, temperature=0)
     stepper.step()
-    assert stepper.stop_reason == END_OF_TEXT
+    assert stepper.stop_reason == STOPPED_AT_END_OF_TEXT
     with pytest.raises(LabError, match="end-of-document"):
         stepper.step()
     # a forced <|endoftext|> ends generation too
     stepper = Stepper(short_lab, "The cat", temperature=1.0, seed=0)
     stepper.step()
     stepper.branch(end_of_text_id(short_lab))
-    assert stepper.stop_reason == END_OF_TEXT and stepper.text == "The cat"
+    assert stepper.stop_reason == STOPPED_AT_END_OF_TEXT and stepper.text == "The cat"
     stepper.back()
     assert stepper.stop_reason is None
     # the context window: 14 + 2 = 16 tokens
     stepper = Stepper(short_lab, short_lab.decode([5, 6, 7, 8] * 3 + [9, 10]), temperature=1.0, seed=0, max_new_tokens=50)
-    assert len(stepper.play(10)) == 2 and stepper.stop_reason == CONTEXT_FULL
+    assert len(stepper.play(10)) == 2 and stepper.stop_reason == STOPPED_AT_CONTEXT_FULL
     with pytest.raises(LabError, match="context window"):
         stepper.step()
     stepper.back()

@@ -12,7 +12,7 @@ import torch
 from helpers import random_lab
 from matplotlib.figure import Figure
 
-from gpt2lab.generation import CONTEXT_FULL, END_OF_TEXT, LENGTH, end_of_text_id
+from gpt2lab.generation import STOPPED_AT_CONTEXT_FULL, STOPPED_AT_END_OF_TEXT, STOPPED_AT_LENGTH, end_of_text_id
 from gpt2lab.sampling import SamplingSettings, filter_distribution
 from gpt2lab.viz.sampling_plots import (
     attention_text_html,
@@ -160,7 +160,7 @@ def test_stepper_widget_play_and_three_stop_reasons(lab, short_lab):
     w.play_button.click()  # the threaded auto-play: runs to the stop reason
     w.wait(timeout=60)
     assert not w.playing and w.play_button.description == "Play"
-    assert w.stepper.stop_reason == LENGTH and len(w.stepper.steps) == 6 and "Stopped:" in w.status.value
+    assert w.stepper.stop_reason == STOPPED_AT_LENGTH and len(w.stepper.steps) == 6 and "Stopped:" in w.status.value
     w.step_button.click()
     assert "Generation has stopped" in shown_error(w.message.value)
     # pause: a slow auto-play stopped after its first step
@@ -177,12 +177,12 @@ def test_stepper_widget_play_and_three_stop_reasons(lab, short_lab):
     eos = end_of_text_id(lab)
     w.do_branch(eos)
     w.refresh()
-    assert w.stepper.stop_reason == END_OF_TEXT and "end-of-document" in w.status.value
+    assert w.stepper.stop_reason == STOPPED_AT_END_OF_TEXT and "end-of-document" in w.status.value
     assert w.play_steps(5) == 0
     # the context window: a prompt of 14 tokens in a 16-token window
     w2 = GenerationStepperWidget(short_lab, short_lab.decode([5, 6, 7, 8] * 3 + [9, 10]), max_new_tokens=30,
                                  play_interval=0.0)
-    assert w2.play_steps(30) == 2 and w2.stepper.stop_reason == CONTEXT_FULL
+    assert w2.play_steps(30) == 2 and w2.stepper.stop_reason == STOPPED_AT_CONTEXT_FULL
     assert "16 of 16 context tokens" in w2.status.value and "context window" in w2.status.value
 
 

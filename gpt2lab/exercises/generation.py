@@ -6,7 +6,7 @@ Each checker takes the learner's answer (``None`` while unanswered) and what it 
 
 from __future__ import annotations
 
-from ..generation import END_OF_TEXT, positions_computed
+from ..generation import STOPPED_AT_END_OF_TEXT, positions_computed
 from .checks import CheckResult, not_answered
 
 
@@ -52,9 +52,9 @@ def check_forced_end(stepper, answer: str | None) -> CheckResult:
     """Exercise 3: force <|endoftext|> with the stepper, then give its stop reason."""
     if answer is None:
         return not_answered("Set answer to the stop reason (a str) after forcing the end-of-text token.")
-    if stepper.stop_reason != END_OF_TEXT:
+    if stepper.stop_reason != STOPPED_AT_END_OF_TEXT:
         return CheckResult(False, "The stepper has not stopped at the end of text yet; use stepper.branch(eos) first.")
-    if answer == END_OF_TEXT:
+    if answer == STOPPED_AT_END_OF_TEXT:
         return CheckResult(True, "The model, or you, wrote <|endoftext|>: the document is over, so generation stops "
                                  "(and the token itself is not shown in the text).")
     return CheckResult(False, f"Look at stepper.stop_reason; {answer!r} is not it.")

@@ -30,7 +30,8 @@ import warnings
 import zlib
 from pathlib import Path
 
-EOT = "<|endoftext|>"
+from ..tokenizer import END_OF_TEXT
+
 HELDOUT_FRACTION = 0.05  # the last 5% of each novel's characters is never trained on
 DEB_PACKAGE = "r-cran-janeaustenr"
 DATA_DIR_IN_DEB = "usr/lib/R/site-library/janeaustenr/data"
@@ -120,8 +121,8 @@ def load_austen(refresh: bool = False) -> tuple[str, str]:
         subprocess.run(["dpkg-deb", "-x", str(deb), tmp], check=True)
         novels = read_novel_lines(Path(tmp) / DATA_DIR_IN_DEB)
     splits = [split_novel(to_paragraphs(novels[name])) for name in NOVELS]
-    train = EOT.join(t for t, _ in splits)
-    heldout = EOT.join(h for _, h in splits)
+    train = END_OF_TEXT.join(t for t, _ in splits)
+    heldout = END_OF_TEXT.join(h for _, h in splits)
     folder.mkdir(parents=True, exist_ok=True)
     train_path.write_text(train, encoding="utf-8")
     heldout_path.write_text(heldout, encoding="utf-8")

@@ -19,7 +19,8 @@ from pathlib import Path
 import torch
 from transformers import GPT2LMHeadModel, GPT2TokenizerFast
 
-from .corpus import EOT, LICENCE_NOTE
+from ..tokenizer import END_OF_TEXT
+from .corpus import LICENCE_NOTE
 from .losses import next_token_losses
 from .small_tokenizer import write_truncated_tokenizer
 
@@ -69,7 +70,7 @@ def _same_length(windows: list[tuple[int, int]]) -> list[list[tuple[int, int]]]:
 def heldout_metrics(model: GPT2LMHeadModel, ids: torch.Tensor, heldout_text: str, block: int) -> dict:
     """Held-out loss in nats per token and per character (see the module docstring)."""
     nats, tokens = heldout_nats(model, ids, block)
-    chars = len(heldout_text.replace(EOT, ""))
+    chars = len(heldout_text.replace(END_OF_TEXT, ""))
     return {"heldout_tokens": tokens, "heldout_chars": chars, "heldout_loss_per_token": nats / tokens, "heldout_loss_per_char": nats / chars}
 
 

@@ -20,8 +20,9 @@ from pathlib import Path
 
 from transformers import GPT2TokenizerFast
 
+from ..tokenizer import END_OF_TEXT
+
 GPT2_FOLDER = Path(__file__).resolve().parent.parent / "assets" / "gpt2_tokenizer"
-EOT = "<|endoftext|>"
 N_BYTES = 256  # GPT-2 ids 0..255 are the single bytes
 
 
@@ -32,7 +33,7 @@ def truncated_vocab_and_merges(n_merges: int, gpt2_folder: Path = GPT2_FOLDER) -
     assert lines[0].startswith("#version")
     small = {token: i for token, i in vocab.items() if i < N_BYTES + n_merges}
     assert len(small) == N_BYTES + n_merges  # ids are dense, so a prefix is a prefix
-    small[EOT] = N_BYTES + n_merges
+    small[END_OF_TEXT] = N_BYTES + n_merges
     return small, lines[1 : 1 + n_merges]
 
 
