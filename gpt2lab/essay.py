@@ -20,8 +20,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .generation import STOPPED_AT_CONTEXT_FULL, STOPPED_AT_END_OF_TEXT, STOPPED_AT_LENGTH, Step, end_of_text_id, stop_reason, take_step
-from .sampling import SamplingSettings, check_prompt, make_generator
+from .generation import STOPPED_AT_CONTEXT_FULL, STOPPED_AT_END_OF_TEXT, STOPPED_AT_LENGTH, Step, generate
+from .sampling import SamplingSettings, check_prompt
 from .errors import LabError
 
 PARAGRAPHS = "paragraphs"  # the essay's own stop reason: enough paragraphs written
@@ -90,32 +90,20 @@ def write_essay(
 ) -> Essay:
     """Write a short essay that continues ``prompt``: ``paragraphs`` paragraphs, or fewer if a limit comes first."""
     settings = check_essay_request(prompt, paragraphs, max_new_tokens, temperature, top_k, top_p, seed)
-    prompt_ids = lab.to_ids(prompt).tolist()
-    eos_id, n_ctx = end_of_text_id(lab), lab.config.n_ctx
-    generator, cache = make_generator(settings.seed), lab.new_cache()
-    ids, steps = list(prompt_ids), []
-    pieces: list[str] = []  # the text of each generated token, to count paragraphs without decoding it all
-    while True:
-        reason = stop_reason(ids, len(steps), settings, eos_id, n_ctx)
-        if reason is None and count_paragraph_breaks("".join(pieces)) >= paragraphs:
-            reason = PARAGRAPHS
-        if reason is not None:
-            break
-        step = take_step(lab, cache, ids, settings, generator, keep=(), distributions=False)
-        steps.append(step)
-        ids.append(step.token_id)
-        pieces.append(step.token)
-    new_ids = ids[len(prompt_ids) :]
-    if reason == STOPPED_AT_END_OF_TEXT:
-        new_ids = new_ids[:-1]
-    text = lab.decode(prompt_ids + new_ids)
-    if reason == PARAGRAPHS:  # drop the blank line and whatever began after the last complete paragraph
+    lab.to_ids(prompt)  # a prompt that does not fit is reported before any work
+
+    def enough_paragraphs(steps: list[Step]) -> str | None:
+        return PARAGRAPHS if count_paragraph_breaks("".join(step.token for step in steps)) >= paragraphs else None
+
+    result = generate(lab, prompt, settings=settings, keep=(), distributions=False, stop_when=enough_paragraphs)
+    text = result.text  # without a final <|endoftext|>
+    if result.stop_reason == PARAGRAPHS:  # drop the blank line and whatever began after the last complete paragraph
         breaks = [m.start() for m in PARAGRAPH_BREAK.finditer(text, len(prompt))]
         if len(breaks) >= paragraphs:
             text = text[: breaks[paragraphs - 1]]
     text, clean = cut_at_sentence_end(text, start=min(len(prompt), len(text)))
     paragraph_list = split_paragraphs(text)
-    return Essay(prompt, "\n\n".join(paragraph_list), paragraph_list, reason, clean, steps, settings)
+    return Essay(prompt, "\n\n".join(paragraph_list), paragraph_list, result.stop_reason, clean, result.steps, settings)
 
 
 __all__ = ["Essay", "write_essay", "check_essay_request", "cut_at_sentence_end", "split_paragraphs", "count_paragraph_breaks",

@@ -23,7 +23,7 @@ step computes ONE new position: the keys and values of the earlier tokens never 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import torch
@@ -215,6 +215,7 @@ def generate(
     settings: SamplingSettings | None = None,
     keep: Iterable[str] | None = DEFAULT_KEEP,
     distributions: bool = True,
+    stop_when: Callable[[list[Step]], str | None] | None = None,
 ) -> GenerationResult:
     """Continue ``prompt`` token by token; return the text, a :class:`Step` per token and the stop reason.
 
@@ -222,6 +223,8 @@ def generate(
     same settings and seed give the distributions and tokens of ``transformers``' sampling with
     ``torch.manual_seed(seed)``. ``settings`` replaces the five sampling arguments. ``keep`` and
     ``distributions`` decide how much each step record holds (see :func:`take_step`).
+    ``stop_when(steps)`` adds a stopping rule of the caller's (the essay generator stops after enough
+    paragraphs): it returns the reason to stop, or None to go on.
     """
     if settings is None:
         settings = SamplingSettings(temperature=temperature, top_k=top_k, top_p=top_p, max_new_tokens=max_new_tokens, seed=seed)
@@ -231,7 +234,7 @@ def generate(
     generator = make_generator(settings.seed)
     cache = lab.new_cache()
     ids, steps = list(prompt_ids), []
-    while (reason := stop_reason(ids, len(steps), settings, eos_id, n_ctx)) is None:
+    while (reason := stop_reason(ids, len(steps), settings, eos_id, n_ctx) or (stop_when and stop_when(steps))) is None:
         step = take_step(lab, cache, ids, settings, generator, keep=keep, distributions=distributions)
         steps.append(step)
         ids.append(step.token_id)

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from helpers import byte_level_tokenizer, random_hf_model, random_lab
 
-import gpt2lab.essay as essay_module
+import gpt2lab.generation as generation_module
 from gpt2lab import LabError
 from gpt2lab.__main__ import main
 from gpt2lab.essay import PARAGRAPHS, count_paragraph_breaks, cut_at_sentence_end, split_paragraphs, write_essay
@@ -40,13 +40,14 @@ def model_folder(tmp_path_factory):
 
 
 def scripted(monkeypatch, lab, text):
-    """Make the essay loop write ``text`` (forced token by token through the real take_step), then <|endoftext|>."""
+    """Make the generation loop the essay runs write ``text`` (forced token by token through the real take_step),
+    then <|endoftext|>."""
     script = iter(lab.encode(text) + [lab.tokenizer.eos_token_id])
 
     def forced_step(lab_, cache, ids, settings, generator, token_id=None, **kwargs):
         return take_step(lab_, cache, ids, settings, generator, next(script), **kwargs)
 
-    monkeypatch.setattr(essay_module, "take_step", forced_step)
+    monkeypatch.setattr(generation_module, "take_step", forced_step)
 
 
 def test_text_rules():
