@@ -30,7 +30,7 @@ import torch
 
 from .cache import KVCache
 from .errors import LabError
-from .names import select_stages
+from .names import block_stage, select_stages
 from .sampling import (
     Candidate,
     SamplingSettings,
@@ -78,7 +78,7 @@ class Step:
     def attention(self) -> torch.Tensor:
         """(n_layer, n_head, position): how the last position (the one that predicted this token) attended
         to every token of the context, in every layer and head."""
-        names = [f"blocks.{i}.attn.pattern" for i in range(self.trace.n_layer)]
+        names = [block_stage(i, "attn.pattern") for i in range(self.trace.n_layer)]
         return torch.stack([self.trace[name][:, -1, :] for name in names])  # (n_layer, n_head, T_all)
 
     def __repr__(self) -> str:

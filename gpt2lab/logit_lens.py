@@ -19,6 +19,7 @@ import torch
 from .errors import LabError
 from .forward import unembed
 from .layernorm import layer_norm
+from .names import block_stage
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,7 @@ def logit_lens(lab, trace, position: int = -1, top_k: int = 5) -> LogitLens:
     if not 1 <= top_k <= lab.config.vocab_size:
         raise LabError(f"top_k must be between 1 and the vocabulary size ({lab.config.vocab_size:,}), not {top_k}.")
     position = position % T
-    stages = ["blocks.0.resid_pre"] + [f"blocks.{i}.resid_post" for i in range(trace.n_layer)]
+    stages = [block_stage(0, "resid_pre")] + [block_stage(i, "resid_post") for i in range(trace.n_layer)]
     labels = ["embeddings"] + [f"after block {i}" for i in range(trace.n_layer)]
     for stage in stages:
         if stage not in trace:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import torch
 
 from .errors import LabError
+from .names import block_stage
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,7 @@ def residual_stream(trace) -> ResidualStream:
     labels, stages = ["embeddings"], ["blocks.0.resid_pre"]
     for layer in range(trace.n_layer):
         labels += [f"{layer} after attn", f"{layer} after MLP"]
-        stages += [f"blocks.{layer}.resid_mid", f"blocks.{layer}.resid_post"]
+        stages += [block_stage(layer, "resid_mid"), block_stage(layer, "resid_post")]
     return ResidualStream(labels, stages, _stack(trace, stages))
 
 
@@ -65,7 +66,7 @@ def residual_contributions(trace) -> Contributions:
     labels, stages = ["token embedding", "position embedding"], ["embed", "pos_embed"]
     for layer in range(trace.n_layer):
         labels += [f"{layer} attn", f"{layer} MLP"]
-        stages += [f"blocks.{layer}.attn_out", f"blocks.{layer}.mlp_out"]
+        stages += [block_stage(layer, "attn_out"), block_stage(layer, "mlp_out")]
     return Contributions(labels, stages, _stack(trace, stages))
 
 

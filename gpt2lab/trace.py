@@ -1,7 +1,9 @@
 """A trace: every intermediate tensor of one forward pass, by stage name.
 
 ``trace["blocks.0.attn.pattern"]`` is block 0's attention pattern. Tensors have no batch axis (a trace
-is one sequence) and live on the lab's device, beside its weights (the CPU unless a GPU was asked for). See :mod:`gpt2lab.names` for every name and shape.
+is one sequence) and live on the lab's device, beside its weights (the CPU unless a GPU was asked for).
+See :mod:`gpt2lab.names` for every name and shape; ``trace["resid_post", 3]`` is short for
+``trace["blocks.3.resid_post"]`` (and ``-1`` is the last block).
 """
 
 from __future__ import annotations
@@ -23,7 +25,13 @@ class Trace:
     activations: dict[str, torch.Tensor]  # stage name -> tensor, in the order they were computed
     n_layer: int  # number of blocks of the model that made it
 
-    def __getitem__(self, name: str) -> torch.Tensor:
+    def __getitem__(self, name: str | tuple[str, int]) -> torch.Tensor:
+        """``trace["blocks.3.resid_post"]``, or the shorthand ``trace["resid_post", 3]`` for a block's stage."""
+        if isinstance(name, tuple):
+            from .names import block_stage
+
+            stage, layer = name
+            name = block_stage(layer % self.n_layer if isinstance(layer, int) and layer < 0 else layer, stage)
         try:
             return self.activations[name]
         except KeyError:

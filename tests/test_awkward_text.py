@@ -11,7 +11,7 @@ import torch
 
 import gpt2lab
 from gpt2lab.head_scores import head_scores
-from gpt2lab.layernorm_steps import layer_norm_steps
+from gpt2lab.layernorm import layer_norm_steps
 from gpt2lab.loading import GPT2_TOKENIZER_PATH, load_tokenizer
 from gpt2lab.residual_stream import residual_contributions, residual_stream
 from gpt2lab.sampling import LAB_SETTINGS, SamplingSettings, compare_settings, filter_distribution

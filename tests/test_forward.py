@@ -126,3 +126,12 @@ def test_every_stage_equals_transformers_on_the_embedded_model():
     last = lab.trace(trace.ids[-1:], cache=cache)
     for name in trace.names:
         assert_stage_close(last[name], trace[name][..., -1:, :], name)
+
+
+def test_the_block_stage_shorthand_reads_the_same_tensors():
+    lab = random_lab(RANDOM_SHAPES[1], seed=2)
+    trace = lab.trace(torch.arange(7))
+    assert trace["resid_post", 1] is trace["blocks.1.resid_post"]
+    assert trace["attn.pattern", -1] is trace[f"blocks.{lab.config.n_layer - 1}.attn.pattern"]
+    with pytest.raises(gpt2lab.LabError, match="No stage is called 'blocks.0.resid_extra'"):
+        trace["resid_extra", 0]

@@ -32,8 +32,7 @@ def check_head_output(trace, layer: int, head: int, position: int, answer: torch
     """Exercise 2: head ``head``'s output z at ``position`` in block ``layer``, from its pattern and values."""
     if answer is None:
         return not_answered("Set answer to a tensor of shape (d_head,): the pattern's row times the values.")
-    stage = f"blocks.{layer}.attn."
-    expected = trace[stage + "z"][head, position]
+    expected = trace["attn.z", layer][head, position]
     answer = torch.as_tensor(answer, dtype=expected.dtype, device=expected.device)
     if answer.shape != expected.shape:
         return CheckResult(False, f"Your tensor has shape {tuple(answer.shape)}; z of one head at one position has "
@@ -42,7 +41,7 @@ def check_head_output(trace, layer: int, head: int, position: int, answer: torch
     if torch.allclose(answer, expected, atol=1e-5 * scale, rtol=0):
         return CheckResult(True, "Exactly the trace's attn.z: a weighted average of the value vectors, "
                                  "weighted by the query's row of the pattern.")
-    if torch.allclose(answer, trace[stage + "v"][head, position], atol=1e-5 * scale, rtol=0):
+    if torch.allclose(answer, trace["attn.v", layer][head, position], atol=1e-5 * scale, rtol=0):
         return CheckResult(False, "That is only this token's own value; mix ALL the values, weighted by the pattern's row.")
     return CheckResult(False, "Not yet: take row `position` of the head's pattern and multiply it with the head's values (pattern_row @ v).")
 
@@ -51,7 +50,7 @@ def check_most_attended(trace, layer: int, head: int, position: int, answer: int
     """Exercise 3: the position of the key that query ``position`` gives the most weight, in that layer and head."""
     if answer is None:
         return not_answered("Set answer to an int: the position (0, 1, 2, ...) of the key with the tallest bar.")
-    row = trace[f"blocks.{layer}.attn.pattern"][head, position]  # (T_all,)
+    row = trace["attn.pattern", layer][head, position]  # (T_all,)
     best = int(row.argmax())
     if not isinstance(answer, int) or isinstance(answer, bool):
         return CheckResult(False, "Give the key's position as an int, such as 0 for the first token.")

@@ -40,8 +40,8 @@ def check_layer_norm_by_hand(lab, trace, layer: int, position: int, answer: torc
     if answer is None:
         return not_answered("Set answer to a tensor of shape (d_model,): normalise the vector, then scale and shift it.")
     w, eps = lab.weights.blocks[layer], lab.config.layer_norm_eps
-    x = trace[f"blocks.{layer}.resid_mid"][position]  # (d_model,)
-    expected = trace[f"blocks.{layer}.ln2"][position]
+    x = trace["resid_mid", layer][position]  # (d_model,)
+    expected = trace["ln2", layer][position]
     answer = torch.as_tensor(answer, dtype=expected.dtype, device=expected.device).detach()
     if answer.shape != expected.shape:
         return CheckResult(False, f"Your tensor has shape {tuple(answer.shape)}; it should be one vector of {expected.shape[0]} numbers.")

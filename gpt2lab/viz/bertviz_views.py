@@ -33,6 +33,7 @@ import torch
 from IPython.display import HTML
 
 from ..errors import LabError
+from ..names import block_stage
 
 MAX_TOKENS = 40  # tokens shown; the first ones, whose attention the causal mask keeps intact
 MAX_WEIGHTS = 100_000  # attention weights sent to the browser (layers x heads x T x T)
@@ -125,9 +126,9 @@ def trace_attention(trace, layers=None, heads=None, max_tokens: int = MAX_TOKENS
     if not layers or not all(0 <= i < n_layer for i in layers):
         raise LabError(f"Choose layers between 0 and {n_layer - 1}, for example layers=[0].")
     for i in layers:
-        if f"blocks.{i}.attn.pattern" not in trace:
+        if block_stage(i, "attn.pattern") not in trace:
             raise LabError(f"This trace did not keep blocks.{i}.attn.pattern; trace again with keep=None.")
-    n_head = trace[f"blocks.{layers[0]}.attn.pattern"].shape[0]
+    n_head = trace["attn.pattern", layers[0]].shape[0]
     heads = list(range(n_head)) if heads is None else sorted({int(h) for h in heads})
     if not heads or not all(0 <= h < n_head for h in heads):
         raise LabError(f"Choose heads between 0 and {n_head - 1}, for example heads=[0, 1].")
@@ -141,7 +142,7 @@ def trace_attention(trace, layers=None, heads=None, max_tokens: int = MAX_TOKENS
         note = (f"Showing the first {T} of {len(trace.tokens)} tokens so the page stays responsive "
                 f"(their attention is unchanged: a token never attends to later ones).")
     attention = tuple(
-        torch.round(trace[f"blocks.{i}.attn.pattern"][heads][:, :T, :T].float().cpu(), decimals=DECIMALS)[None]  # (1, n_heads, T, T)
+        torch.round(trace["attn.pattern", i][heads][:, :T, :T].float().cpu(), decimals=DECIMALS)[None]  # (1, n_heads, T, T)
         for i in layers
     )
     return BertvizInput(attention, list(trace.tokens[:T]), layers, heads, note)

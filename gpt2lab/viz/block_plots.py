@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from ..errors import LabError
-from ..layernorm_steps import LayerNormSteps
+from ..layernorm import LayerNormSteps
 from ..mlp import gelu_new
 from .figures import new_figure, to_numpy
 from .labels import quoted_token, token_label
@@ -73,7 +73,7 @@ def residual_sum_plot(term_norms: torch.Tensor, sum_norms: torch.Tensor, term_la
 def layer_norm_plot(steps: LayerNormSteps, *, title: str | None = None):
     """LayerNorm on one vector, in three panels: the input, normalised (mean 0, std 1), then scaled and shifted.
 
-    steps: :func:`~gpt2lab.layernorm_steps.layer_norm_steps` of ONE vector (its ``x`` has shape (d,)).
+    steps: :func:`~gpt2lab.layernorm.layer_norm_steps` of ONE vector (its ``x`` has shape (d,)).
     Each panel plots the d numbers as dots against their index (``fig.axes[i].lines[0]``), with the
     mean and mean ± std drawn as lines.
     """

@@ -134,29 +134,28 @@ class AttentionExplorer:
         """The figure for one view of the current trace, and a one-sentence description of it (alt text)."""
         trace, layer, head, query = self.trace, self.layer.value, self.head.value, self.query.value
         tokens = trace.tokens
-        stage = f"blocks.{layer}.attn."
         where = f"layer {layer}, head {head}"
         if kind == "pattern":
-            figure = plots.pattern_heatmap(trace[stage + "pattern"][head], tokens, title=f"{where}: attention pattern")
+            figure = plots.pattern_heatmap(trace["attn.pattern", layer][head], tokens, title=f"{where}: attention pattern")
             return figure, f"Attention pattern of {where}, {len(tokens)} tokens."
         if kind == "mask":
-            figure = plots.mask_steps(trace[stage + "scores"][head], trace[stage + "pattern"][head], tokens,
+            figure = plots.mask_steps(trace["attn.scores", layer][head], trace["attn.pattern", layer][head], tokens,
                                       title=f"{where}: from scores to pattern")
             return figure, f"Scores, masked scores and softmax pattern of {where}."
         if kind == "grid":
-            figure = plots.head_grid(trace[stage + "pattern"], tokens, title=f"layer {layer}: every head")
+            figure = plots.head_grid(trace["attn.pattern", layer], tokens, title=f"layer {layer}: every head")
             return figure, f"Attention patterns of all heads of layer {layer}."
         if kind == "row":
-            figure = plots.query_row_bars(trace[stage + "pattern"][head], query, tokens,
+            figure = plots.query_row_bars(trace["attn.pattern", layer][head], query, tokens,
                                           title=f"{where}: where {quoted_token(tokens[query])} looks")
             return figure, f"Attention weights of query token {query} in {where}, one bar per key."
         if kind == "qkv":
-            q, k, v = (trace[stage + name][head, query] for name in ("q", "k", "v"))
+            q, k, v = (trace["attn." + name, layer][head, query] for name in ("q", "k", "v"))
             figure = plots.qkv_vectors(q, k, v, tokens[query])
             return figure, f"Query, key and value vectors of token {query} in {where}."
         if kind == "unmasked":
-            unmasked = unmasked_pattern(trace[stage + "scores"])[head]  # (T, T)
-            figure = plots.masked_vs_unmasked(trace[stage + "pattern"][head], unmasked, tokens, title=where)
+            unmasked = unmasked_pattern(trace["attn.scores", layer])[head]  # (T, T)
+            figure = plots.masked_vs_unmasked(trace["attn.pattern", layer][head], unmasked, tokens, title=where)
             return figure, f"Causal and unmasked attention patterns of {where}, side by side."
         raise LabError(f"There is no view called {kind!r}; choose one of {', '.join(k for _, k in VIEWS)}.")
 
