@@ -34,11 +34,11 @@ import torch
 import torch.nn.functional as F
 
 from .errors import LabError
-from .finetune import LossHistory, check_optimizer_config, dropout_seed, rng_devices
 from .lab import Lab
 from .tokenizer import END_OF_TEXT
 from .training.losses import last_hidden_states
-from .training.optim import OptimizerConfig, make_optimizer, optimizer_step
+from .training.history import LossHistory
+from .training.optim import OptimizerConfig, check_optimizer_config, dropout_seed, make_optimizer, optimizer_step, rng_devices
 from .training.settings import check_whole
 
 DATASETS = Path(__file__).parent / "assets" / "datasets"  # labelled datasets shipped with the kit

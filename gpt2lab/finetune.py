@@ -39,7 +39,9 @@ import torch
 from .errors import LabError
 from .lab import Lab
 from .training.losses import next_token_losses
-from .training.optim import OptimizerConfig, make_optimizer, optimizer_step
+from .training.history import LossHistory
+from .training.optim import (OptimizerConfig, check_optimizer_config, dropout_seed, make_optimizer, optimizer_step,
+                             rng_devices)
 from .training.settings import check_whole, is_number
 from .training.state import load_state, save_state
 
@@ -76,13 +78,6 @@ class FineTuneConfig:
         if not (is_number(self.val_fraction) and 0 < self.val_fraction < 1):
             raise LabError(f"val_fraction must be a number between 0 and 1 (such as 0.1), not {self.val_fraction!r}.")
         check_optimizer_config(self.optimizer)
-
-
-def check_optimizer_config(optimizer) -> None:
-    """The optimizer settings of a fine-tune or a classifier run, checked with one sentence each."""
-    if not isinstance(optimizer, OptimizerConfig):
-        raise LabError("optimizer must be an OptimizerConfig, such as OptimizerConfig(lr=5e-4).")
-    optimizer.check()
 
 
 # --- the text ------------------------------------------------------------------------------------------------
@@ -179,24 +174,6 @@ def perplexity(loss: float) -> float:
     return math.exp(loss)
 
 
-@dataclass
-class LossHistory:
-    """The losses of a training run, ready to plot: one training loss per step, an evaluation loss every few."""
-
-    total_steps: int  # the steps the whole run will take
-    steps: list[int] = field(default_factory=list)  # 1, 2, 3 ...
-    train_losses: list[float] = field(default_factory=list)  # the loss of each step's batch (noisy)
-    eval_steps: list[int] = field(default_factory=list)  # 0 (before training), then every eval_every steps
-    eval_losses: list[float] = field(default_factory=list)  # loss on data never trained on
-    eval_label: str = "validation"  # what the evaluation data is called in plots
-    eval_accuracies: list[float] = field(default_factory=list)  # classification runs: accuracy at each eval step
-
-    @property
-    def step(self) -> int:
-        """Steps taken so far."""
-        return self.steps[-1] if self.steps else 0
-
-
 # --- the fine-tune -------------------------------------------------------------------------------------------
 
 
@@ -237,18 +214,6 @@ def copy_lab(lab: Lab, name: str) -> Lab:
     model = copy.deepcopy(lab.hf_model)
     model.requires_grad_(True)
     return Lab(model, lab.tokenizer, name=name, source=f"fine-tuned from {lab.name}", device=lab.device)
-
-
-def rng_devices(device: torch.device) -> list[int]:
-    """The CUDA devices whose random state ``torch.random.fork_rng`` must save and restore (none on a CPU)."""
-    if device.type != "cuda":
-        return []
-    return [device.index if device.index is not None else torch.cuda.current_device()]
-
-
-def dropout_seed(seed: int, step: int) -> int:
-    """Dropout's seed for one step. Seeding every step from (seed, step) makes a resumed run draw the same masks."""
-    return seed * 1_000_003 + step
 
 
 def fingerprint(ids: torch.Tensor, config) -> str:

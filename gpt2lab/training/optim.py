@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import torch
 
+from ..errors import LabError
 from .settings import check_fraction, check_positive, check_whole
 
 
@@ -75,3 +76,22 @@ def optimizer_step(optimizer: torch.optim.Optimizer, loss: torch.Tensor, cfg: Op
     torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)
     optimizer.step()
     return loss.item()
+
+
+def check_optimizer_config(optimizer) -> None:
+    """The optimizer settings of a fine-tune or a classifier run, checked with one sentence each."""
+    if not isinstance(optimizer, OptimizerConfig):
+        raise LabError("optimizer must be an OptimizerConfig, such as OptimizerConfig(lr=5e-4).")
+    optimizer.check()
+
+
+def rng_devices(device: torch.device) -> list[int]:
+    """The CUDA devices whose random state ``torch.random.fork_rng`` must save and restore (none on a CPU)."""
+    if device.type != "cuda":
+        return []
+    return [device.index if device.index is not None else torch.cuda.current_device()]
+
+
+def dropout_seed(seed: int, step: int) -> int:
+    """Dropout's seed for one step. Seeding every step from (seed, step) makes a resumed run draw the same masks."""
+    return seed * 1_000_003 + step
