@@ -1,6 +1,6 @@
 """Figures for fine-tuning: the loss curve, the confusion matrix, what the last token sees, before/after text.
 
-Each function takes numbers (a :class:`~gpt2lab.finetune.LossHistory`, tensors, token strings, class
+Each function takes numbers (a :class:`~gpt2lab.training.history.LossHistory`, tensors, token strings, class
 names), never a model, and returns a :class:`~gpt2lab.viz.figures.LabFigure` or a self-contained HTML
 string (inline CSS, no script).
 

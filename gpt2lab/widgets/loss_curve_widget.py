@@ -44,7 +44,7 @@ class LiveLossCurve:
         self.view = themed(widgets.VBox([self.status, self.image]))
 
     def update(self, history) -> None:
-        """Redraw from ``history`` (a :class:`~gpt2lab.finetune.LossHistory`)."""
+        """Redraw from ``history`` (a :class:`~gpt2lab.training.history.LossHistory`)."""
         self.history = history
         self.status.value = status_line(history)
         self.image.value = figure_png(loss_curve_plot(history, title=self.title))
