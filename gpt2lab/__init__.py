@@ -26,7 +26,7 @@ from .lab import Lab, pick_device
 from .loading import EMBEDDED_NAME, HF_NAMES, load
 from .logit_lens import LogitLens, logit_lens
 from .names import BLOCK_STAGES, stage_names
-from .presenter import set_display_mode
+from .presenter import display_mode, set_display_mode
 from .residual_stream import residual_contributions, residual_stream
 from .sampling import SamplingSettings
 from .tokenizer import BPETokenizer, gpt2_tokenizer
@@ -62,6 +62,7 @@ __all__ = [
     "residual_contributions",
     "residual_stream",
     "save_finetuned",
+    "display_mode",
     "set_display_mode",
     "stage_names",
     "train_bpe",

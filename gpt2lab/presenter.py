@@ -4,14 +4,20 @@
     gpt2lab.set_display_mode("compact")     # small type, more on a laptop screen
     gpt2lab.set_display_mode("default")
 
-Figures follow matplotlib's rcParams, which the call updates. Widgets carry the CSS class ``gpt2lab``;
-the call returns a style block that sizes them (shown as the cell's output in JupyterLab and Notebook 7),
-and every widget built afterwards carries the same style inside itself, which is what reaches them in
-Colab, where each output lives in its own frame.
+    with gpt2lab.display_mode("presenter"):  # only inside the block
+        ...
+
+The mode is the kit's own setting: gpt2lab's figures are drawn with it (each plotting function applies
+it around its own drawing, through ``matplotlib.rc_context``), and matplotlib's global rcParams -- the
+learner's own plots -- are never touched. Widgets carry the CSS class ``gpt2lab``; the call returns a
+style block that sizes them (shown as the cell's output in JupyterLab and Notebook 7), and every widget
+built afterwards carries the same style inside itself, which is what reaches them in Colab, where each
+output lives in its own frame.
 """
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 
 from .errors import LabError
@@ -25,6 +31,11 @@ class DisplayMode:
     line_width: float  # matplotlib's default line width, in points
     widget_font: str  # CSS font size of widget text
     widget_control_height: str  # CSS height of buttons, sliders and boxes
+
+    def rc(self) -> dict:
+        """The matplotlib settings gpt2lab's figures are drawn with in this mode."""
+        return {"font.size": self.font_size, "figure.dpi": self.dpi, "savefig.dpi": "figure",
+                "lines.linewidth": self.line_width, "axes.titlesize": "large", "axes.labelsize": "medium"}
 
 
 MODES = {
@@ -41,29 +52,34 @@ def current_display_mode() -> DisplayMode:
     return _current
 
 
-def set_display_mode(name: str):
-    """Switch figures and widgets to ``"presenter"``, ``"compact"`` or ``"default"`` sizes.
-
-    Returns an ``IPython.display.HTML`` holding the widget style, so ending a cell with this call
-    restyles the widgets already on the page as well.
-    """
-    global _current
+def check_mode(name: str) -> DisplayMode:
     if name not in MODES:
         raise LabError(f"There is no display mode {name!r}: use one of {', '.join(map(repr, MODES))}.")
-    import matplotlib.pyplot as plt  # importing pyplot first lets Jupyter's inline backend set its own defaults
+    return MODES[name]
+
+
+def set_display_mode(name: str):
+    """Switch gpt2lab's figures and widgets to ``"presenter"``, ``"compact"`` or ``"default"`` sizes.
+
+    Returns an ``IPython.display.HTML`` holding the widget style, so ending a cell with this call
+    restyles the widgets already on the page as well. matplotlib's own defaults are left as they are.
+    """
+    global _current
     from IPython.display import HTML
 
-    mode = MODES[name]
-    plt.rcParams.update({
-        "font.size": mode.font_size,
-        "figure.dpi": mode.dpi,
-        "savefig.dpi": "figure",
-        "lines.linewidth": mode.line_width,
-        "axes.titlesize": "large",
-        "axes.labelsize": "medium",
-    })
-    _current = mode
-    return HTML(widget_css(mode))
+    _current = check_mode(name)
+    return HTML(widget_css(_current))
+
+
+@contextlib.contextmanager
+def display_mode(name: str):
+    """Use a display mode only inside a ``with`` block: ``with display_mode("presenter"): pattern_heatmap(...)``."""
+    global _current
+    previous, _current = _current, check_mode(name)
+    try:
+        yield _current
+    finally:
+        _current = previous
 
 
 def widget_css(mode: DisplayMode | None = None) -> str:

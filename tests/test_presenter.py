@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
 import pytest
+import torch
 
 import gpt2lab
 from gpt2lab import presenter
@@ -21,20 +22,40 @@ def rendered_size(fig):
     return fig.canvas.get_width_height()
 
 
-def test_presenter_mode_enlarges_figures_and_text():
+def kit_figure():
+    from gpt2lab.viz.attention_plots import pattern_heatmap
+
+    fig = pattern_heatmap(torch.tensor([[1.0, 0.0], [0.5, 0.5]]), ["a", "b"], title="attention")
+    return fig, fig.axes[0].title
+
+
+def test_presenter_mode_enlarges_the_kits_figures_and_text():
     gpt2lab.set_display_mode("default")
-    fig, ax = plt.subplots(figsize=(4, 3))
-    title = ax.set_title("attention")
+    fig, title = kit_figure()
     default_px, default_pt = rendered_size(fig), title.get_fontsize()
-    plt.close(fig)
     html = gpt2lab.set_display_mode("presenter")
-    fig, ax = plt.subplots(figsize=(4, 3))
-    title = ax.set_title("attention")
+    fig, title = kit_figure()
     assert rendered_size(fig)[0] > default_px[0] and title.get_fontsize() > 1.4 * default_pt
-    plt.close(fig)
     assert "font-size: 22px" in html.data and ".gpt2lab" in html.data
     gpt2lab.set_display_mode("compact")
-    assert plt.rcParams["font.size"] < 10 and presenter.current_display_mode().name == "compact"
+    assert kit_figure()[1].get_fontsize() < default_pt and presenter.current_display_mode().name == "compact"
+
+
+def test_the_display_mode_never_changes_the_learners_own_matplotlib_settings():
+    before = dict(plt.rcParams)
+    gpt2lab.set_display_mode("presenter")
+    kit_figure()
+    assert dict(plt.rcParams) == before
+    fig, ax = plt.subplots()
+    assert fig.dpi == before["figure.dpi"]
+    plt.close(fig)
+
+
+def test_a_display_mode_for_one_block_only():
+    gpt2lab.set_display_mode("default")
+    with gpt2lab.display_mode("presenter") as mode:
+        assert mode.name == "presenter" and kit_figure()[0].dpi == 120
+    assert presenter.current_display_mode().name == "default" and kit_figure()[0].dpi == 100
 
 
 def test_themed_widgets_carry_the_current_style():

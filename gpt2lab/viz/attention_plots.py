@@ -25,7 +25,7 @@ import torch
 
 from ..attention import apply_causal_mask, causal_mask
 from ..errors import LabError
-from .figures import new_figure, set_token_ticks, to_numpy
+from .figures import new_figure, set_token_ticks, styled, to_numpy
 from .labels import quoted_token
 
 PATTERN_CMAP = "Blues"  # attention weights: white (0) to dark blue (1)
@@ -76,6 +76,7 @@ def _pattern_image(ax, pattern: np.ndarray, annotate: bool):
     return image
 
 
+@styled
 def pattern_heatmap(pattern: torch.Tensor, query_tokens, key_tokens=None, *, title: str | None = None,
                     annotate: bool | None = None):
     """One head's attention pattern as a heatmap, tokens on both axes.
@@ -96,6 +97,7 @@ def pattern_heatmap(pattern: torch.Tensor, query_tokens, key_tokens=None, *, tit
     return fig
 
 
+@styled
 def mask_steps(scores: torch.Tensor, pattern: torch.Tensor, query_tokens, key_tokens=None, *,
                title: str | None = None, annotate: bool | None = None):
     """Three panels: the scores, the scores after the causal mask (−∞ above the diagonal), and the softmax.
@@ -139,6 +141,7 @@ def _score_cmap():
     return matplotlib.colormaps[SCORE_CMAP].with_extremes(bad=MASKED_COLOUR)  # masked (-inf) cells
 
 
+@styled
 def head_grid(patterns: torch.Tensor, query_tokens, key_tokens=None, *, title: str | None = None):
     """Every head of one layer side by side: ``head_grid(trace["blocks.0.attn.pattern"], trace.tokens)``.
 
@@ -175,6 +178,7 @@ def head_grid(patterns: torch.Tensor, query_tokens, key_tokens=None, *, title: s
     return fig
 
 
+@styled
 def query_row_bars(pattern: torch.Tensor, query: int, query_tokens, key_tokens=None, *, title: str | None = None):
     """Where one query looks: its row of the pattern as bars, one bar per key.
 
@@ -205,6 +209,7 @@ def query_row_bars(pattern: torch.Tensor, query: int, query_tokens, key_tokens=N
     return fig
 
 
+@styled
 def qkv_vectors(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, token: str = "", *, title: str | None = None):
     """The query, key and value one head computes for one token, as three rows of a heatmap.
 
@@ -231,6 +236,7 @@ def qkv_vectors(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, token: str = 
     return fig
 
 
+@styled
 def masked_vs_unmasked(causal: torch.Tensor, unmasked: torch.Tensor, tokens, *, title: str | None = None):
     """GPT-2's causal pattern beside the BERT-style pattern of the same scores with no mask.
 
@@ -253,6 +259,7 @@ def masked_vs_unmasked(causal: torch.Tensor, unmasked: torch.Tensor, tokens, *, 
     return fig
 
 
+@styled
 def head_scores_heatmap(scores, *, title: str | None = None):
     """Every head's previous-token, first-token and induction score, as three (n_layer, n_head) heatmaps.
 

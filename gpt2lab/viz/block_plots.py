@@ -16,13 +16,14 @@ import torch
 from ..errors import LabError
 from ..layernorm import LayerNormSteps
 from ..mlp import gelu_new
-from .figures import new_figure, to_numpy
+from .figures import new_figure, styled, to_numpy
 from .labels import quoted_token, token_label
 
 MAX_LEGEND = 10  # name each token in the legend only up to this many tokens
 
 
 
+@styled
 def residual_norm_plot(norms: torch.Tensor, point_labels, tokens, *, title: str | None = None):
     """How long the residual-stream vector of each token is, at each point through the blocks.
 
@@ -48,6 +49,7 @@ def residual_norm_plot(norms: torch.Tensor, point_labels, tokens, *, title: str 
     return fig
 
 
+@styled
 def residual_sum_plot(term_norms: torch.Tensor, sum_norms: torch.Tensor, term_labels, token: str = "", *,
                       title: str | None = None):
     """The running sum, for one token: the length of each term added, and of the stream after adding it.
@@ -70,6 +72,7 @@ def residual_sum_plot(term_norms: torch.Tensor, sum_norms: torch.Tensor, term_la
     return fig
 
 
+@styled
 def layer_norm_plot(steps: LayerNormSteps, *, title: str | None = None):
     """LayerNorm on one vector, in three panels: the input, normalised (mean 0, std 1), then scaled and shifted.
 
@@ -101,6 +104,7 @@ def layer_norm_plot(steps: LayerNormSteps, *, title: str | None = None):
     return fig
 
 
+@styled
 def gelu_plot(pre: torch.Tensor, post: torch.Tensor, *, title: str | None = None):
     """The MLP's hidden units for one token: each unit's value before GELU (x) against after it (y).
 

@@ -6,9 +6,10 @@ import torch
 from matplotlib.figure import Figure
 
 from ..embeddings import cosine_similarity_matrix
-from .figures import new_figure, to_numpy
+from .figures import new_figure, styled, to_numpy
 
 
+@styled
 def position_embedding_heatmap(wpe: torch.Tensor, n_positions: int | None = None, n_dims: int | None = None) -> Figure:
     """The learned position embeddings as an image: one row per position, one column per dimension.
 
@@ -27,6 +28,7 @@ def position_embedding_heatmap(wpe: torch.Tensor, n_positions: int | None = None
     return fig
 
 
+@styled
 def position_similarity_heatmap(wpe: torch.Tensor, n_positions: int | None = None) -> Figure:
     """Cosine similarity between every pair of position embeddings: nearby positions look alike.
 
@@ -43,6 +45,7 @@ def position_similarity_heatmap(wpe: torch.Tensor, n_positions: int | None = Non
     return fig
 
 
+@styled
 def embedding_sum_plot(embed: torch.Tensor, pos_embed: torch.Tensor, tokens: list[str], position: int = 0, n_dims: int = 32) -> Figure:
     """For one position: its token embedding, its position embedding and their sum, dimension by dimension.
 

@@ -8,7 +8,10 @@ value of a cell (JupyterLab, Notebook 7, Colab), and is freed like any Python ob
 
 from __future__ import annotations
 
+import functools
 import io
+
+import matplotlib
 
 import numpy as np
 import torch
@@ -41,6 +44,19 @@ class LabFigure(Figure):
 
     def _repr_png_(self) -> bytes:
         return figure_png(self)
+
+
+def styled(draw):
+    """Decorate a plotting function so it draws in the current display mode (see :mod:`gpt2lab.presenter`),
+    inside ``matplotlib.rc_context``: the learner's own rcParams are never changed."""
+    from ..presenter import current_display_mode
+
+    @functools.wraps(draw)
+    def drawn_in_the_current_mode(*args, **kwargs):
+        with matplotlib.rc_context(current_display_mode().rc()):
+            return draw(*args, **kwargs)
+
+    return drawn_in_the_current_mode
 
 
 def new_figure(nrows: int = 1, ncols: int = 1, *, width: float = 6.4, height: float = 4.8, **subplot_kw):

@@ -17,7 +17,7 @@ from html import escape
 import torch
 
 from ..errors import LabError
-from .figures import LabFigure, new_figure, set_token_ticks, to_numpy
+from .figures import LabFigure, new_figure, set_token_ticks, styled, to_numpy
 
 TRAIN_COLOUR = "#9bb7d4"  # each step's batch loss: light, because it is noisy
 SMOOTH_COLOUR = "#2f6db3"  # its running mean
@@ -37,6 +37,7 @@ def running_mean(values: list[float], window: int) -> list[float]:
     return out
 
 
+@styled
 def loss_curve_plot(history, title: str = "Fine-tuning loss") -> LabFigure:
     """Training loss per step (light), its running mean (dark) and the evaluation loss (red dots).
 
@@ -70,6 +71,7 @@ def loss_curve_plot(history, title: str = "Fine-tuning loss") -> LabFigure:
     return fig
 
 
+@styled
 def confusion_matrix_plot(confusion: torch.Tensor, classes, title: str = "Confusion matrix") -> LabFigure:
     """Counts of (true class, predicted class): the diagonal is right, every other cell a kind of mistake."""
     confusion = torch.as_tensor(confusion)
@@ -93,6 +95,7 @@ def confusion_matrix_plot(confusion: torch.Tensor, classes, title: str = "Confus
     return fig
 
 
+@styled
 def state_change_plot(change: torch.Tensor, tokens, changed_tokens=None) -> LabFigure:
     """Bars: how far each position's final hidden state moved when the last token was changed.
 

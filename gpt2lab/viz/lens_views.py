@@ -13,7 +13,7 @@ import numpy as np
 from IPython.display import HTML
 
 from ..logit_lens import LogitLens
-from .figures import new_figure, to_numpy
+from .figures import new_figure, styled, to_numpy
 from .labels import quoted_token, token_label
 
 _CELL = "border:1px solid #aaa;padding:2px 6px;text-align:left;white-space:pre;"
@@ -54,6 +54,7 @@ def logit_lens_table(lens: LogitLens) -> HTML:
                 f'<tr><th style="{_CELL}">reading</th>{head}</tr>{"".join(rows)}</table>')
 
 
+@styled
 def logit_lens_heatmap(lens: LogitLens, *, title: str | None = None):
     """The lens as a heatmap: colour is the probability of each top guess, each cell names its token.
 

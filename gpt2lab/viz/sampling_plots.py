@@ -19,7 +19,7 @@ import torch
 from IPython.display import HTML
 from matplotlib.figure import Figure
 
-from .figures import LabFigure, new_figure
+from .figures import LabFigure, new_figure, styled
 from .labels import short_label, token_label
 
 KEPT_COLOUR = "#1f77b4"  # blue: survives the filters
@@ -56,6 +56,7 @@ def top_rows(probs: torch.Tensor, filtered: torch.Tensor, n: int = 15, chosen_id
     return TopRows(ids, ranks, chosen)
 
 
+@styled
 def next_token_chart(
     probs: torch.Tensor,
     filtered: torch.Tensor,
@@ -109,6 +110,7 @@ def next_token_chart(
     return fig
 
 
+@styled
 def compare_settings_chart(tokens: list[str], columns: list[tuple[str, torch.Tensor]], probs: torch.Tensor | None = None,
                            n_kept: list[int] | None = None) -> Figure:
     """The same rows under several settings, side by side: one panel per (label, filtered (n,)) column.
@@ -137,6 +139,7 @@ def compare_settings_chart(tokens: list[str], columns: list[tuple[str, torch.Ten
     return fig
 
 
+@styled
 def context_attention_chart(weights: torch.Tensor, tokens: list[str], title: str = "Attention over the context",
                             max_tokens: int = 48) -> Figure:
     """One bar per context token: how much one query position attends to it. weights: (T_all,), sums to 1.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from matplotlib.figure import Figure
 
 from ..model_sizes import ModelSize
-from .figures import new_figure
+from .figures import new_figure, styled
 
 PART_COLOURS = {
     "token embedding": "#3a7dc9",
@@ -16,6 +16,7 @@ PART_COLOURS = {
 }
 
 
+@styled
 def parameter_breakdown_plot(sizes: list[ModelSize], share: bool = False) -> Figure:
     """Stacked bars: each model's parameters split into embeddings, attention, MLP and LayerNorm.
 
