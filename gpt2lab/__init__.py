@@ -14,23 +14,23 @@ Axis glossary (used in every shape comment):
     n_ctx      the context window: most positions the model can see (1,024 in GPT-2)
 """
 
-from .bpe_training import train_bpe
-from .cache import KVCache
-from .classify import ClassifyConfig, build_classifier, evaluate_classifier, train_classifier
-from .config import ModelConfig
-from .errors import LabError
-from .essay import write_essay
-from .finetune import FineTuneConfig, finetune_lm, save_finetuned
-from .generation import GenerationResult, Step, Stepper, generate
-from .lab import Lab, pick_device
-from .loading import EMBEDDED_NAME, HF_NAMES, load
-from .logit_lens import LogitLens, logit_lens
-from .names import BLOCK_STAGES, stage_names
-from .presenter import display_mode, set_display_mode
-from .residual_stream import residual_contributions, residual_stream
-from .sampling import SamplingSettings
-from .tokenizer import BPETokenizer, gpt2_tokenizer
-from .trace import Trace
+from gpt2lab.tokenizer.bpe_training import train_bpe
+from gpt2lab.model.cache import KVCache
+from gpt2lab.training.classify import ClassifyConfig, build_classifier, evaluate_classifier, train_classifier
+from gpt2lab.model.config import ModelConfig
+from gpt2lab.errors import LabError
+from gpt2lab.apps.essay import write_essay
+from gpt2lab.training.finetune import FineTuneConfig, finetune_lm, save_finetuned
+from gpt2lab.generation.loop import GenerationResult, Step, Stepper, generate
+from gpt2lab.lab import Lab, pick_device
+from gpt2lab.loading import EMBEDDED_NAME, HF_NAMES, load
+from gpt2lab.analysis.logit_lens import LogitLens, logit_lens
+from gpt2lab.model.names import BLOCK_STAGES, stage_names
+from gpt2lab.viz.presenter import display_mode, set_display_mode
+from gpt2lab.analysis.residual_stream import residual_contributions, residual_stream
+from gpt2lab.generation.sampling import SamplingSettings
+from gpt2lab.tokenizer.bpe import BPETokenizer, gpt2_tokenizer
+from gpt2lab.model.trace import Trace
 
 __version__ = "0.1.0"
 

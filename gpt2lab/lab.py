@@ -7,13 +7,13 @@ from collections.abc import Iterable, Sequence
 
 import torch
 
-from .cache import KVCache
-from .config import ModelConfig
-from .errors import LabError
-from .forward import forward
-from .names import select_stages, stage_names
-from .trace import Trace
-from .weights import GPT2Weights
+from gpt2lab.model.cache import KVCache
+from gpt2lab.model.config import ModelConfig
+from gpt2lab.errors import LabError
+from gpt2lab.model.forward import forward
+from gpt2lab.model.names import select_stages, stage_names
+from gpt2lab.model.trace import Trace
+from gpt2lab.model.weights import GPT2Weights
 
 
 DEVICE_ENV = "GPT2LAB_DEVICE"  # the environment variable that moves the whole course to a device, e.g. "cuda"
@@ -100,9 +100,9 @@ class Lab:
 
     @property
     def bpe(self):
-        """gpt2lab's own :class:`~gpt2lab.tokenizer.BPETokenizer`, reading this model's vocabulary and merges."""
+        """gpt2lab's own :class:`~gpt2lab.tokenizer.bpe.BPETokenizer`, reading this model's vocabulary and merges."""
         if self._bpe is None:
-            from .tokenizer import BPETokenizer
+            from gpt2lab.tokenizer.bpe import BPETokenizer
 
             self._bpe = BPETokenizer.from_hf(self.tokenizer)
         return self._bpe
@@ -210,8 +210,8 @@ class Lab:
                  top_p: float = 1.0, seed: int | None = 0, **options):
         """Continue ``prompt`` one token at a time: the text, a record per step, and why it stopped.
 
-        See :func:`gpt2lab.generation.generate` (``temperature=0`` is greedy).
+        See :func:`gpt2lab.generation.loop.generate` (``temperature=0`` is greedy).
         """
-        from .generation import generate
+        from gpt2lab.generation.loop import generate
 
         return generate(self, prompt, max_new_tokens, temperature, top_k, top_p, seed, **options)

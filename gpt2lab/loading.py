@@ -15,8 +15,8 @@ from urllib.parse import urlparse
 
 from transformers import GPT2LMHeadModel, GPT2TokenizerFast  # imported with the kit: load() itself stays quick
 
-from .errors import LabError
-from .lab import Lab, pick_device
+from gpt2lab.errors import LabError
+from gpt2lab.lab import Lab, pick_device
 
 # Real GPT-2 checkpoints on the Hugging Face hub, by the names the course uses.
 HF_NAMES = ("gpt2", "gpt2-medium", "gpt2-large", "gpt2-xl", "distilgpt2")
@@ -28,7 +28,7 @@ HUB_REPOS = {
     "distilgpt2": "distilbert/distilgpt2",
 }
 EMBEDDED_NAME = "tiny"  # the small GPT-2 trained for this kit, shipped inside the package
-ASSETS = Path(__file__).parent / "assets"
+ASSETS = Path(__file__).parent / "assets"  # everything the kit ships: the embedded model, GPT-2's tokenizer, texts
 EMBEDDED_PATH = ASSETS / "tiny"
 GPT2_TOKENIZER_PATH = ASSETS / "gpt2_tokenizer"  # GPT-2's own 50,257-token tokenizer, offline
 HUB_TIMEOUT_S = 3.0  # how long "auto" waits for the hub before using the embedded model

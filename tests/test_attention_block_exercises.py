@@ -7,7 +7,7 @@ import torch
 
 from gpt2lab.exercises import attention as ex3
 from gpt2lab.exercises import transformer_block as ex4
-from gpt2lab.logit_lens import logit_lens
+from gpt2lab.analysis.logit_lens import logit_lens
 
 from helpers import random_lab
 

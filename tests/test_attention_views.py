@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 import torch
 
-from gpt2lab.attention import causal_mask
+from gpt2lab.model.attention import causal_mask
 from gpt2lab.errors import LabError
-from gpt2lab.unmasked_attention import unmasked_pattern, weight_on_future
+from gpt2lab.analysis.unmasked_attention import unmasked_pattern, weight_on_future
 from gpt2lab.viz import attention_plots as plots
 from gpt2lab.viz import bertviz_views as bv
 from gpt2lab.viz.figures import LabFigure, figure_png

@@ -10,11 +10,11 @@ import pytest
 import torch
 
 import gpt2lab
-from gpt2lab.head_scores import head_scores
-from gpt2lab.layernorm import layer_norm_steps
+from gpt2lab.analysis.head_scores import head_scores
+from gpt2lab.model.layernorm import layer_norm_steps
 from gpt2lab.loading import GPT2_TOKENIZER_PATH, load_tokenizer
-from gpt2lab.residual_stream import residual_contributions, residual_stream
-from gpt2lab.sampling import LAB_SETTINGS, SamplingSettings, compare_settings, filter_distribution
+from gpt2lab.analysis.residual_stream import residual_contributions, residual_stream
+from gpt2lab.generation.sampling import LAB_SETTINGS, SamplingSettings, compare_settings, filter_distribution
 from gpt2lab.viz import attention_plots, block_plots, embedding_plots, finetune_plots, lens_views, sampling_plots
 from gpt2lab.viz.bertviz_views import head_view, model_view
 from gpt2lab.viz.figures import figure_png

@@ -7,10 +7,10 @@ import pytest
 import torch
 
 from gpt2lab.errors import LabError
-from gpt2lab.layernorm import layer_norm
-from gpt2lab.layernorm import layer_norm_steps
-from gpt2lab.mlp import gelu_new
-from gpt2lab.residual_stream import residual_contributions, residual_stream
+from gpt2lab.model.layernorm import layer_norm
+from gpt2lab.model.layernorm import layer_norm_steps
+from gpt2lab.model.mlp import gelu_new
+from gpt2lab.analysis.residual_stream import residual_contributions, residual_stream
 from gpt2lab.viz import block_plots as plots
 
 from helpers import assert_stage_close, random_lab

@@ -8,7 +8,7 @@ from helpers import random_lab
 
 import gpt2lab
 from gpt2lab.training.optim import OptimizerConfig
-from gpt2lab.classify import (
+from gpt2lab.training.classify import (
     ClassifyConfig,
     Example,
     build_classifier,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import shutil
 import subprocess
@@ -12,7 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from gpt2lab import colab
+_spec = importlib.util.spec_from_file_location("colab_sync", Path(__file__).resolve().parents[1] / "scripts" / "colab_sync.py")
+colab = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(colab)  # repository tooling, outside the package
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
@@ -26,7 +29,7 @@ def first_cell(path: Path) -> str:
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_every_notebook_starts_with_the_current_colab_cell(path):
-    assert first_cell(path) == colab.colab_cell_source(), "run `python -m gpt2lab.colab` to update the notebooks"
+    assert first_cell(path) == colab.colab_cell_source(), "run `python scripts/colab_sync.py` to update the notebooks"
 
 
 def run_cell(source: str, monkeypatch, in_colab: bool) -> list:
@@ -55,13 +58,13 @@ def test_the_colab_cell_installs_the_kit_inside_colab_only(monkeypatch):
 def test_readme_has_a_colab_badge_for_every_notebook():
     readme = (ROOT / "README.md").read_text()
     for path in NOTEBOOKS:
-        assert colab.badge_markdown(path.name) in readme, "run `python -m gpt2lab.colab` to update the README"
+        assert colab.badge_markdown(path.name) in readme, "run `python scripts/colab_sync.py` to update the README"
 
 
 def test_the_repository_address_lives_in_one_place():
     tracked = subprocess.run(["git", "ls-files", "*.py"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
     hits = [ROOT / p for p in tracked if f'"{colab.REPO}"' in (ROOT / p).read_text()]
-    assert [p.relative_to(ROOT).as_posix() for p in hits] == ["gpt2lab/colab.py"]
+    assert [p.relative_to(ROOT).as_posix() for p in hits] == ["scripts/colab_sync.py"]
 
 
 def test_the_wheel_carries_the_embedded_model_and_gpt2_tokenizer(tmp_path):

@@ -8,9 +8,9 @@ import torch
 from transformers import GPT2Config, GPT2LMHeadModel
 
 import gpt2lab
-from gpt2lab.config import ACTIVATIONS
+from gpt2lab.model.config import ACTIVATIONS
 from gpt2lab.errors import LabError
-from gpt2lab.mlp import ACTIVATION_FUNCTIONS
+from gpt2lab.model.mlp import ACTIVATION_FUNCTIONS
 
 from helpers import assert_stage_close, byte_level_tokenizer, hf_reference
 

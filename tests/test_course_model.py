@@ -69,7 +69,7 @@ def test_gpt2lab_device_is_honoured_and_checked(monkeypatch):
 
 def tensors_a_learner_is_handed(lab):
     """Every tensor the course hands a learner from one lab: weights, a trace, a cached step, readings."""
-    from gpt2lab.head_scores import head_scores
+    from gpt2lab.analysis.head_scores import head_scores
 
     trace = lab.trace("It is a truth universally acknowledged")
     cache = lab.new_cache()

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import torch
 
-from gpt2lab.embeddings import cosine_similarity_matrix, nearest_tokens
+from gpt2lab.model.embeddings import cosine_similarity_matrix, nearest_tokens
 from gpt2lab.exercises import embeddings as ex_embed
 from gpt2lab.exercises import model_sizes as ex_sizes
-from gpt2lab.model_sizes import FAMILY, count_parameters, family_sizes, hf_parameter_count, sizes_table_html
+from gpt2lab.analysis.model_sizes import FAMILY, count_parameters, family_sizes, hf_parameter_count, sizes_table_html
 from gpt2lab.viz.embedding_plots import embedding_sum_plot, position_embedding_heatmap, position_similarity_heatmap
 from gpt2lab.viz.size_plots import parameter_breakdown_plot
 

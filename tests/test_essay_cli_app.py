@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 from helpers import byte_level_tokenizer, random_hf_model, random_lab
 
-import gpt2lab.generation as generation_module
+import gpt2lab.generation.loop as generation_module
 from gpt2lab import LabError
-from gpt2lab.__main__ import main
-from gpt2lab.essay import PARAGRAPHS, count_paragraph_breaks, cut_at_sentence_end, split_paragraphs, write_essay
-from gpt2lab.generation import STOPPED_AT_CONTEXT_FULL, STOPPED_AT_END_OF_TEXT, STOPPED_AT_LENGTH, take_step
+from gpt2lab.apps.cli import main
+from gpt2lab.apps.essay import PARAGRAPHS, count_paragraph_breaks, cut_at_sentence_end, split_paragraphs, write_essay
+from gpt2lab.generation.loop import STOPPED_AT_CONTEXT_FULL, STOPPED_AT_END_OF_TEXT, STOPPED_AT_LENGTH, take_step
 from gpt2lab.loading import EMBEDDED_PATH
 
 REPO = Path(__file__).resolve().parents[1]
@@ -172,7 +172,7 @@ def test_gradio_app_serves_an_essay_on_localhost(model_folder):
     pytest.importorskip("gradio")
     model = "tiny" if HAVE_TINY else str(model_folder)
     port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "gpt2lab.app", "--model", model, "--port", str(port)],
+    proc = subprocess.Popen([sys.executable, "-m", "gpt2lab.apps.web", "--model", model, "--port", str(port)],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=_env())
     try:
         base = f"http://127.0.0.1:{port}"

@@ -10,7 +10,7 @@ from helpers import random_lab
 
 import gpt2lab
 from gpt2lab.training.optim import OptimizerConfig
-from gpt2lab.finetune import (
+from gpt2lab.training.finetune import (
     FineTuneConfig,
     compare_continuations,
     continue_text,

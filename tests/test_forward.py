@@ -8,7 +8,7 @@ import pytest
 import torch
 
 import gpt2lab
-from gpt2lab.attention import causal_mask
+from gpt2lab.model.attention import causal_mask
 
 from helpers import RANDOM_SHAPES, assert_stage_close, hf_reference, random_lab
 

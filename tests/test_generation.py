@@ -7,7 +7,7 @@ import torch
 from helpers import RANDOM_SHAPES, assert_stage_close, random_lab
 
 from gpt2lab import LabError
-from gpt2lab.generation import (
+from gpt2lab.generation.loop import (
     STOPPED_AT_CONTEXT_FULL,
     STOPPED_AT_END_OF_TEXT,
     STOPPED_AT_LENGTH,
@@ -15,7 +15,7 @@ from gpt2lab.generation import (
     end_of_text_id,
     generate,
 )
-from gpt2lab.sampling import SamplingSettings, filter_distribution
+from gpt2lab.generation.sampling import SamplingSettings, filter_distribution
 
 PROMPT = "The cat sat on the mat."
 

@@ -9,8 +9,8 @@ from helpers import random_lab
 from gpt2lab.exercises import generation as ex06
 from gpt2lab.exercises import sampling as ex05
 from gpt2lab.exercises import start_here as ex00
-from gpt2lab.generation import Stepper, end_of_text_id
-from gpt2lab.sampling import SamplingSettings, filter_distribution
+from gpt2lab.generation.loop import Stepper, end_of_text_id
+from gpt2lab.generation.sampling import SamplingSettings, filter_distribution
 
 
 @pytest.fixture(scope="module")

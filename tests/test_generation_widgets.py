@@ -12,8 +12,8 @@ import torch
 from helpers import random_lab
 from matplotlib.figure import Figure
 
-from gpt2lab.generation import STOPPED_AT_CONTEXT_FULL, STOPPED_AT_END_OF_TEXT, STOPPED_AT_LENGTH, end_of_text_id
-from gpt2lab.sampling import SamplingSettings, filter_distribution
+from gpt2lab.generation.loop import STOPPED_AT_CONTEXT_FULL, STOPPED_AT_END_OF_TEXT, STOPPED_AT_LENGTH, end_of_text_id
+from gpt2lab.generation.sampling import SamplingSettings, filter_distribution
 from gpt2lab.viz.sampling_plots import (
     attention_text_html,
     compare_settings_chart,

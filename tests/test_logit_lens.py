@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from gpt2lab.errors import LabError
-from gpt2lab.logit_lens import lens_logits, logit_lens
+from gpt2lab.analysis.logit_lens import lens_logits, logit_lens
 from gpt2lab.viz.lens_views import logit_lens_heatmap, logit_lens_table
 from gpt2lab.viz.labels import token_label
 

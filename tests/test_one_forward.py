@@ -13,9 +13,9 @@ from transformers import GPT2Config, GPT2ForSequenceClassification, GPT2LMHeadMo
 from transformers.models.gpt2.modeling_gpt2 import GPT2Block
 
 import gpt2lab
-from gpt2lab.classify import ClassifyConfig, build_classifier, evaluate_classifier, load_dataset, train_classifier
-from gpt2lab.finetune import FineTuneConfig, finetune_lm, mean_loss, shipped_text, split_windows
-from gpt2lab.forward import forward
+from gpt2lab.training.classify import ClassifyConfig, build_classifier, evaluate_classifier, load_dataset, train_classifier
+from gpt2lab.training.finetune import FineTuneConfig, finetune_lm, mean_loss, shipped_text, split_windows
+from gpt2lab.model.forward import forward
 from gpt2lab.training.export import heldout_nats
 from gpt2lab.training.losses import model_weights, next_token_losses
 

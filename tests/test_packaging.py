@@ -50,12 +50,22 @@ def test_ci_runs_the_readme_test_command():
     assert test_line in ci, f"{test_line!r} is not in .ci/run"
 
 
-CORE_MODULES = ["attention", "embeddings", "layernorm", "linear", "mlp", "names", "model_sizes", "forward", "cache",
-                "sampling", "tokenizer", "bpe_training"]
+def every_module() -> list[str]:
+    """Every module of the package (the command-line entry point aside, which runs on import)."""
+    import pkgutil
+
+    import gpt2lab
+
+    return sorted(m.name for m in pkgutil.walk_packages(gpt2lab.__path__, "gpt2lab.") if not m.name.endswith("__main__"))
 
 
-@pytest.mark.parametrize("name", CORE_MODULES)
+def test_every_module_is_found():
+    assert {"gpt2lab.model.attention", "gpt2lab.tokenizer.bpe", "gpt2lab.generation.sampling",
+            "gpt2lab.analysis.logit_lens", "gpt2lab.training.optim", "gpt2lab.viz.labels"} <= set(every_module())
+
+
+@pytest.mark.parametrize("name", every_module())
 def test_docstring_examples_are_true(name):
-    module = importlib.import_module(f"gpt2lab.{name}")
+    module = importlib.import_module(name)
     result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.failed == 0

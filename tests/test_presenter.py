@@ -8,7 +8,7 @@ import pytest
 import torch
 
 import gpt2lab
-from gpt2lab import presenter
+from gpt2lab.viz import presenter
 
 
 @pytest.fixture(autouse=True)
@@ -73,7 +73,7 @@ def test_unknown_mode_is_one_sentence():
 
 def test_every_widget_of_the_kit_carries_the_display_mode():
     from helpers import random_lab
-    from gpt2lab.bpe_training import train_bpe  # noqa: F401  (the trainer explorer's engine)
+    from gpt2lab.tokenizer.bpe_training import train_bpe  # noqa: F401  (the trainer explorer's engine)
     from gpt2lab.widgets.attention_explorer import AttentionExplorer
     from gpt2lab.widgets.essay_widget import EssayWidget
     from gpt2lab.widgets.sampling_lab import SamplingLabWidget

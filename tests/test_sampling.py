@@ -7,7 +7,7 @@ import torch
 from transformers import LogitsProcessorList, TemperatureLogitsWarper, TopKLogitsWarper, TopPLogitsWarper
 
 from gpt2lab import LabError
-from gpt2lab.sampling import (
+from gpt2lab.generation.sampling import (
     LAB_SETTINGS,
     SamplingSettings,
     apply_temperature,
@@ -86,7 +86,7 @@ def test_greedy_puts_all_mass_on_the_argmax_and_ignores_the_filters():
     torch.testing.assert_close(dist.probs, torch.softmax(logits, -1))
     gen = make_generator(0)
     state = gen.get_state()
-    from gpt2lab.sampling import choose
+    from gpt2lab.generation.sampling import choose
 
     assert choose(dist, gen) == 1
     assert torch.equal(gen.get_state(), state)  # greedy draws nothing

@@ -10,13 +10,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from transformers import GPT2TokenizerFast
 
-import gpt2lab.bpe_training
+import gpt2lab.tokenizer.bpe_training
 import gpt2lab.exercises.tokenization
-import gpt2lab.tokenizer
+import gpt2lab.tokenizer.bpe
 import gpt2lab.viz.token_chips
-from gpt2lab.bpe_training import count_pairs, train_bpe
+from gpt2lab.tokenizer.bpe_training import count_pairs, train_bpe
 from gpt2lab.errors import LabError
-from gpt2lab.tokenizer import (
+from gpt2lab.tokenizer.bpe import (
     END_OF_TEXT,
     BPETokenizer,
     bytes_of_printable,
@@ -152,7 +152,7 @@ def tiktoken_gpt2():
 # the pieces
 
 
-@pytest.mark.parametrize("module", [gpt2lab.tokenizer, gpt2lab.bpe_training, gpt2lab.viz.token_chips,
+@pytest.mark.parametrize("module", [gpt2lab.tokenizer.bpe, gpt2lab.tokenizer.bpe_training, gpt2lab.viz.token_chips,
                                     gpt2lab.exercises.tokenization])
 def test_docstring_examples(module):
     result = doctest.testmod(module)
@@ -504,7 +504,7 @@ def test_exercise_checkers(gpt2):
 
 def test_the_byte_table_cannot_be_changed_by_a_caller():
     """A learner's ``table[32] = "_"`` must not silently change every later encoding in the kernel."""
-    from gpt2lab.tokenizer import bytes_to_unicode, unicode_to_bytes
+    from gpt2lab.tokenizer.bpe import bytes_to_unicode, unicode_to_bytes
 
     for table, key, value in ((bytes_to_unicode(), 32, "_"), (unicode_to_bytes(), "Ġ", 95)):
         with pytest.raises(TypeError):

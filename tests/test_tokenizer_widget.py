@@ -4,9 +4,9 @@ import ipywidgets as widgets
 import pytest
 from transformers import GPT2TokenizerFast
 
-from gpt2lab.bpe_training import train_bpe
+from gpt2lab.tokenizer.bpe_training import train_bpe
 from gpt2lab.errors import LabError
-from gpt2lab.tokenizer import BPETokenizer, gpt2_tokenizer
+from gpt2lab.tokenizer.bpe import BPETokenizer, gpt2_tokenizer
 from gpt2lab.widgets.tokenizer_widget import BPETrainingExplorer, TokenizerExplorer, as_bpe_tokenizer, word_label
 
 

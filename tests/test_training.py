@@ -13,8 +13,8 @@ from data.tokenizer_corpus import CORPUS
 
 pytest.importorskip("rdata")  # the corpus reader: pip install gpt2lab[train]
 
-from gpt2lab import train as train_cli  # noqa: E402
-from gpt2lab.evaluate import evaluate_folder  # noqa: E402
+from gpt2lab.training import pretrain as train_cli  # noqa: E402
+from gpt2lab.training.evaluate import evaluate_folder  # noqa: E402
 from gpt2lab.training.small_tokenizer import GPT2_FOLDER, write_truncated_tokenizer  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent

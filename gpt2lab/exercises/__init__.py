@@ -1,11 +1,11 @@
 """Checkers for the exercises at the end of each notebook. Each submodule serves one notebook."""
 
-from . import checks, tokenization
-from . import embeddings
-from . import model_sizes
-from . import attention
-from . import transformer_block
-from . import fine_tuning
-from . import start_here
-from . import sampling
-from . import generation
+from gpt2lab.exercises import checks, tokenization
+from gpt2lab.exercises import embeddings
+from gpt2lab.exercises import model_sizes
+from gpt2lab.exercises import attention
+from gpt2lab.exercises import transformer_block
+from gpt2lab.exercises import fine_tuning
+from gpt2lab.exercises import start_here
+from gpt2lab.exercises import sampling
+from gpt2lab.exercises import generation

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import torch
 
-from .checks import CheckResult, not_answered
+from gpt2lab.exercises.checks import CheckResult, not_answered
 
 
 def check_masked_count(trace, answer: int | None) -> CheckResult:

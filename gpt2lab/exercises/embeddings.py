@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import torch
 
-from .checks import CheckResult, not_answered
+from gpt2lab.exercises.checks import CheckResult, not_answered
 
 
 def check_embedding_row(lab, word: str, answer: int | None) -> CheckResult:

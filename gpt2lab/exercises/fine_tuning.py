@@ -10,8 +10,8 @@ import math
 
 import torch
 
-from ..classify import Classifier, LabelledData, last_token_positions
-from .checks import CheckResult, not_answered
+from gpt2lab.training.classify import Classifier, LabelledData, last_token_positions
+from gpt2lab.exercises.checks import CheckResult, not_answered
 
 
 def check_perplexity(answer: float | None, loss: float) -> CheckResult:

@@ -6,8 +6,8 @@ Each checker takes the learner's answer (``None`` while unanswered) and what it 
 
 from __future__ import annotations
 
-from ..generation import STOPPED_AT_END_OF_TEXT, positions_computed
-from .checks import CheckResult, not_answered
+from gpt2lab.generation.loop import STOPPED_AT_END_OF_TEXT, positions_computed
+from gpt2lab.exercises.checks import CheckResult, not_answered
 
 
 def _whole(answer) -> bool:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ..model_sizes import FAMILY, count_parameters
-from .checks import CheckResult, not_answered
+from gpt2lab.analysis.model_sizes import FAMILY, count_parameters
+from gpt2lab.exercises.checks import CheckResult, not_answered
 
 
 def check_mlp_parameters(answer: int | None, name: str = "gpt2-medium") -> CheckResult:

@@ -10,8 +10,8 @@ import math
 
 import torch
 
-from ..sampling import SamplingSettings, filter_distribution
-from .checks import CheckResult, not_answered
+from gpt2lab.generation.sampling import SamplingSettings, filter_distribution
+from gpt2lab.exercises.checks import CheckResult, not_answered
 
 
 def _number(answer) -> bool:

@@ -6,7 +6,7 @@ Each checker takes the learner's answer (``None`` while unanswered) and returns 
 
 from __future__ import annotations
 
-from .checks import CheckResult, not_answered
+from gpt2lab.exercises.checks import CheckResult, not_answered
 
 # The course, notebook by notebook: number -> (file stem, what it is about).
 COURSE = {

@@ -7,8 +7,8 @@ checked against GPT-2's real tokenizer, shipped with gpt2lab.
 
 from __future__ import annotations
 
-from ..tokenizer import BPETokenizer, gpt2_tokenizer
-from .checks import CheckResult, not_answered
+from gpt2lab.tokenizer.bpe import BPETokenizer, gpt2_tokenizer
+from gpt2lab.exercises.checks import CheckResult, not_answered
 
 FIRST_MERGE_TEXT = " strawberry"  # exercise 2's pre-token: its first merge is not its first pair
 EXPENSIVE_MAX_CHARS = 10  # exercise 3: at most this many characters ...

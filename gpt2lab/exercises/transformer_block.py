@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import torch
 
-from ..layernorm import layer_norm
-from .checks import CheckResult, not_answered
+from gpt2lab.model.layernorm import layer_norm
+from gpt2lab.exercises.checks import CheckResult, not_answered
 
 
 def _close(answer: torch.Tensor, expected: torch.Tensor) -> bool:

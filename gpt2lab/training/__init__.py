@@ -1,4 +1,4 @@
-"""Helpers that train the kit's embedded tiny GPT-2 on Jane Austen (``python -m gpt2lab.train``).
+"""Helpers that train the kit's embedded tiny GPT-2 on Jane Austen (``python -m gpt2lab.training.pretrain``).
 
 One concept per module:
 

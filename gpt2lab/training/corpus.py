@@ -30,7 +30,7 @@ import warnings
 import zlib
 from pathlib import Path
 
-from ..tokenizer import END_OF_TEXT
+from gpt2lab.tokenizer.bpe import END_OF_TEXT
 
 HELDOUT_FRACTION = 0.05  # the last 5% of each novel's characters is never trained on
 DEB_PACKAGE = "r-cran-janeaustenr"

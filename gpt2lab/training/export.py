@@ -1,7 +1,7 @@
 """Measure the model and write the shippable folder: fp16 weights, tokenizer, card, metrics, loss curve.
 
 The held-out loss is measured on the *shipped* weights (saved in fp16, reloaded in fp32), so
-``python -m gpt2lab.evaluate`` on the folder reproduces ``metrics.json`` exactly.
+``python -m gpt2lab.training.evaluate`` on the folder reproduces ``metrics.json`` exactly.
 
 Held-out loss per token: the mean cross-entropy (nats) over every held-out token after the first,
 each predicted from up to ``n_positions`` tokens before it (non-overlapping windows).
@@ -19,10 +19,10 @@ from pathlib import Path
 import torch
 from transformers import GPT2LMHeadModel, GPT2TokenizerFast
 
-from ..tokenizer import END_OF_TEXT
-from .corpus import LICENCE_NOTE
-from .losses import next_token_losses
-from .small_tokenizer import write_truncated_tokenizer
+from gpt2lab.tokenizer.bpe import END_OF_TEXT
+from gpt2lab.training.corpus import LICENCE_NOTE
+from gpt2lab.training.losses import next_token_losses
+from gpt2lab.training.small_tokenizer import write_truncated_tokenizer
 
 SUBSET_CHARS = 50_000  # a quick check: the first 50k held-out characters (a quarter), also in metrics.json
 SAMPLE_PROMPTS = [
@@ -76,8 +76,8 @@ def heldout_metrics(model: GPT2LMHeadModel, ids: torch.Tensor, heldout_text: str
 
 def samples(model: GPT2LMHeadModel, tokenizer: GPT2TokenizerFast) -> list[dict]:
     """Continuations of ``SAMPLE_PROMPTS`` by gpt2lab's own generation loop, each drawn with seed ``SAMPLE_SEED``."""
-    from ..generation import generate
-    from ..lab import Lab
+    from gpt2lab.generation.loop import generate
+    from gpt2lab.lab import Lab
 
     lab = Lab(model, tokenizer, name="training")  # a Lab reads the model in training, and never changes it
     out = []
@@ -184,8 +184,8 @@ model, not a useful language model.
 - Held-out loss: **{m['heldout_loss_per_token']:.4f} nats per token**, **{m['heldout_loss_per_char']:.4f} nats per character**
   (the fp16 weights as shipped; every held-out token predicted once from up to {config.n_positions} tokens
   of context; per character = the same total over the novels' characters). Recompute with
-  `python -m gpt2lab.evaluate` (or, on the first {SUBSET_CHARS:,} held-out characters only, in a few
-  seconds: `python -m gpt2lab.evaluate --subset`, which gives {m['heldout_subset']['heldout_loss_per_token']:.4f} nats/token,
+  `python -m gpt2lab.training.evaluate` (or, on the first {SUBSET_CHARS:,} held-out characters only, in a few
+  seconds: `python -m gpt2lab.training.evaluate --subset`, which gives {m['heldout_subset']['heldout_loss_per_token']:.4f} nats/token,
   {m['heldout_subset']['heldout_loss_per_char']:.4f} nats/char).
 - Loss curve: `loss_curve.png` (train loss averaged over the steps between points; held-out loss on
   the first {m['eval_tokens']:,} held-out tokens).

@@ -1,6 +1,6 @@
 """The loss every kind of training minimises, computed through gpt2lab's own forward pass.
 
-Hugging Face's model holds the weights; the numbers come from :func:`gpt2lab.forward.forward` over views
+Hugging Face's model holds the weights; the numbers come from :func:`gpt2lab.model.forward.forward` over views
 of those weights, so the gradients flow back through exactly the stages a learner has read.
 
 Next-token prediction: a window of T + 1 token ids gives T inputs and T targets, the same ids shifted by
@@ -13,9 +13,9 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from ..config import ModelConfig
-from ..forward import final_hidden_state, forward
-from ..weights import GPT2Weights
+from gpt2lab.model.config import ModelConfig
+from gpt2lab.model.forward import final_hidden_state, forward
+from gpt2lab.model.weights import GPT2Weights
 
 
 def model_weights(model) -> tuple[GPT2Weights, ModelConfig]:

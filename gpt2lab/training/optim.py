@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 import torch
 
-from ..errors import LabError
-from .settings import check_fraction, check_positive, check_whole
+from gpt2lab.errors import LabError
+from gpt2lab.training.settings import check_fraction, check_positive, check_whole
 
 
 @dataclass

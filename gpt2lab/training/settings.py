@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from ..errors import LabError
+from gpt2lab.errors import LabError
 
 
 def is_number(x) -> bool:

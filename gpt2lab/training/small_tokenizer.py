@@ -20,9 +20,10 @@ from pathlib import Path
 
 from transformers import GPT2TokenizerFast
 
-from ..tokenizer import END_OF_TEXT
+from gpt2lab.tokenizer.bpe import END_OF_TEXT
+from gpt2lab.loading import GPT2_TOKENIZER_PATH
 
-GPT2_FOLDER = Path(__file__).resolve().parent.parent / "assets" / "gpt2_tokenizer"
+GPT2_FOLDER = GPT2_TOKENIZER_PATH
 N_BYTES = 256  # GPT-2 ids 0..255 are the single bytes
 
 

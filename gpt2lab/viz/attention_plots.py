@@ -23,10 +23,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..attention import apply_causal_mask, causal_mask
-from ..errors import LabError
-from .figures import new_figure, set_token_ticks, styled, to_numpy
-from .labels import quoted_token
+from gpt2lab.model.attention import apply_causal_mask, causal_mask
+from gpt2lab.errors import LabError
+from gpt2lab.viz.figures import new_figure, set_token_ticks, styled, to_numpy
+from gpt2lab.viz.labels import quoted_token
 
 PATTERN_CMAP = "Blues"  # attention weights: white (0) to dark blue (1)
 SCORE_CMAP = "RdBu_r"  # scores can be negative: blue below 0, red above
@@ -263,10 +263,10 @@ def masked_vs_unmasked(causal: torch.Tensor, unmasked: torch.Tensor, tokens, *, 
 def head_scores_heatmap(scores, *, title: str | None = None):
     """Every head's previous-token, first-token and induction score, as three (n_layer, n_head) heatmaps.
 
-    ``scores`` is a :class:`~gpt2lab.head_scores.HeadScores`; each panel is on the 0-to-1 scale and marks
+    ``scores`` is a :class:`~gpt2lab.analysis.head_scores.HeadScores`; each panel is on the 0-to-1 scale and marks
     its strongest head with a ring.
     """
-    from ..head_scores import KINDS
+    from gpt2lab.analysis.head_scores import KINDS
 
     n_layer, n_head = scores.previous_token.shape
     fig, axes = new_figure(1, 3, width=3 * (1.2 + 0.35 * max(n_head, 4)) + 1.2, height=1.6 + 0.35 * max(n_layer, 4))

@@ -32,8 +32,8 @@ from pathlib import Path
 import torch
 from IPython.display import HTML
 
-from ..errors import LabError
-from ..names import block_stage
+from gpt2lab.errors import LabError
+from gpt2lab.model.names import block_stage
 
 MAX_TOKENS = 40  # tokens shown; the first ones, whose attention the causal mask keeps intact
 MAX_WEIGHTS = 100_000  # attention weights sent to the browser (layers x heads x T x T)

@@ -13,11 +13,11 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..errors import LabError
-from ..layernorm import LayerNormSteps
-from ..mlp import gelu_new
-from .figures import new_figure, styled, to_numpy
-from .labels import quoted_token, token_label
+from gpt2lab.errors import LabError
+from gpt2lab.model.layernorm import LayerNormSteps
+from gpt2lab.model.mlp import gelu_new
+from gpt2lab.viz.figures import new_figure, styled, to_numpy
+from gpt2lab.viz.labels import quoted_token, token_label
 
 MAX_LEGEND = 10  # name each token in the legend only up to this many tokens
 
@@ -76,7 +76,7 @@ def residual_sum_plot(term_norms: torch.Tensor, sum_norms: torch.Tensor, term_la
 def layer_norm_plot(steps: LayerNormSteps, *, title: str | None = None):
     """LayerNorm on one vector, in three panels: the input, normalised (mean 0, std 1), then scaled and shifted.
 
-    steps: :func:`~gpt2lab.layernorm.layer_norm_steps` of ONE vector (its ``x`` has shape (d,)).
+    steps: :func:`~gpt2lab.model.layernorm.layer_norm_steps` of ONE vector (its ``x`` has shape (d,)).
     Each panel plots the d numbers as dots against their index (``fig.axes[i].lines[0]``), with the
     mean and mean ± std drawn as lines.
     """

@@ -5,8 +5,8 @@ from __future__ import annotations
 import torch
 from matplotlib.figure import Figure
 
-from ..embeddings import cosine_similarity_matrix
-from .figures import new_figure, styled, to_numpy
+from gpt2lab.model.embeddings import cosine_similarity_matrix
+from gpt2lab.viz.figures import new_figure, styled, to_numpy
 
 
 @styled

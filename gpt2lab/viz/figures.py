@@ -18,7 +18,7 @@ import torch
 from matplotlib.figure import Figure
 from matplotlib.text import Text
 
-from .labels import token_label
+from gpt2lab.viz.labels import token_label
 
 MAX_LABELLED = 40  # more tick labels than this on an axis overlap: label every n-th position instead
 
@@ -47,9 +47,9 @@ class LabFigure(Figure):
 
 
 def styled(draw):
-    """Decorate a plotting function so it draws in the current display mode (see :mod:`gpt2lab.presenter`),
+    """Decorate a plotting function so it draws in the current display mode (see :mod:`gpt2lab.viz.presenter`),
     inside ``matplotlib.rc_context``: the learner's own rcParams are never changed."""
-    from ..presenter import current_display_mode
+    from gpt2lab.viz.presenter import current_display_mode
 
     @functools.wraps(draw)
     def drawn_in_the_current_mode(*args, **kwargs):

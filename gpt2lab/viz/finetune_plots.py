@@ -16,8 +16,8 @@ from html import escape
 
 import torch
 
-from ..errors import LabError
-from .figures import LabFigure, new_figure, set_token_ticks, styled, to_numpy
+from gpt2lab.errors import LabError
+from gpt2lab.viz.figures import LabFigure, new_figure, set_token_ticks, styled, to_numpy
 
 TRAIN_COLOUR = "#9bb7d4"  # each step's batch loss: light, because it is noisy
 SMOOTH_COLOUR = "#2f6db3"  # its running mean
@@ -99,7 +99,7 @@ def confusion_matrix_plot(confusion: torch.Tensor, classes, title: str = "Confus
 def state_change_plot(change: torch.Tensor, tokens, changed_tokens=None) -> LabFigure:
     """Bars: how far each position's final hidden state moved when the last token was changed.
 
-    ``change`` is :func:`gpt2lab.classify.state_change_per_position`'s (T,) tensor. Every bar but the
+    ``change`` is :func:`gpt2lab.training.classify.state_change_per_position`'s (T,) tensor. Every bar but the
     last is zero: causal attention lets no position see the tokens after it.
     """
     change = torch.as_tensor(change).float()
@@ -119,7 +119,7 @@ def state_change_plot(change: torch.Tensor, tokens, changed_tokens=None) -> LabF
 
 
 def continuations_html(rows) -> str:
-    """A table of prompts continued before and after fine-tuning (rows of :class:`~gpt2lab.finetune.Continuation`)."""
+    """A table of prompts continued before and after fine-tuning (rows of :class:`~gpt2lab.training.finetune.Continuation`)."""
     cell = "padding:6px 10px;border-bottom:1px solid #ccc;vertical-align:top;text-align:left;white-space:pre-wrap"
     head = "".join(f'<th style="{cell}">{h}</th>' for h in ("prompt", "before fine-tuning", "after fine-tuning"))
     body = "".join(

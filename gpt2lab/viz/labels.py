@@ -7,7 +7,7 @@ every :class:`~gpt2lab.viz.figures.LabFigure` draws its text literally (a ``$`` 
 never the start of matplotlib's mathematics, so ``"$$x$$"`` is safe everywhere).
 
 Pieces of a character (an emoji is 4 bytes, often split over tokens) arrive already written as
-``"[😀 1-2/4]"`` by :func:`gpt2lab.tokenizer.describe_bytes`.
+``"[😀 1-2/4]"`` by :func:`gpt2lab.tokenizer.bpe.describe_bytes`.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The logit lens as a table (self-contained HTML) and as a heatmap.
 
-Both take a :class:`~gpt2lab.logit_lens.LogitLens` (tensors and token strings, no model). Rows are the
+Both take a :class:`~gpt2lab.analysis.logit_lens.LogitLens` (tensors and token strings, no model). Rows are the
 readings from the embeddings down to the last block; columns are the top guesses, most probable first. The
 model's own final answer is set in bold wherever it appears, so one can see at which depth it surfaces.
 """
@@ -12,9 +12,9 @@ from html import escape
 import numpy as np
 from IPython.display import HTML
 
-from ..logit_lens import LogitLens
-from .figures import new_figure, styled, to_numpy
-from .labels import quoted_token, token_label
+from gpt2lab.analysis.logit_lens import LogitLens
+from gpt2lab.viz.figures import new_figure, styled, to_numpy
+from gpt2lab.viz.labels import quoted_token, token_label
 
 _CELL = "border:1px solid #aaa;padding:2px 6px;text-align:left;white-space:pre;"
 LENS_CMAP = "Greens"

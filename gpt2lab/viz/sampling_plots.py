@@ -19,8 +19,8 @@ import torch
 from IPython.display import HTML
 from matplotlib.figure import Figure
 
-from .figures import LabFigure, new_figure, styled
-from .labels import short_label, token_label
+from gpt2lab.viz.figures import LabFigure, new_figure, styled
+from gpt2lab.viz.labels import short_label, token_label
 
 KEPT_COLOUR = "#1f77b4"  # blue: survives the filters
 CUT_COLOUR = "#c7c7c7"  # grey: cut by top-k / top-p (or not the argmax, for greedy)
@@ -208,7 +208,7 @@ def attention_text_html(weights: torch.Tensor, tokens: list[str], query_label: s
 
 
 def candidates_table_html(candidates, chosen_id: int | None = None) -> HTML:
-    """A table of kept candidates (:class:`~gpt2lab.sampling.Candidate`), most likely first.
+    """A table of kept candidates (:class:`~gpt2lab.generation.sampling.Candidate`), most likely first.
 
     Columns: the model's own probability and its running total (what top-p compares with p, at
     temperature 1), then the probability the token is drawn with. The chosen token's row is highlighted.
@@ -309,7 +309,7 @@ def distribution_chart(probs: torch.Tensor, filtered: torch.Tensor, token_string
 
 
 def comparison_chart(comparison, token_strings, n: int = 12) -> Figure:
-    """:func:`compare_settings_chart` for the output of :func:`gpt2lab.sampling.compare_settings`.
+    """:func:`compare_settings_chart` for the output of :func:`gpt2lab.generation.sampling.compare_settings`.
 
     comparison: ``[(label, Distribution)]`` from the same logits; rows are the ``n`` likeliest raw tokens.
     """

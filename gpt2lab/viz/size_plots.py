@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from matplotlib.figure import Figure
 
-from ..model_sizes import ModelSize
-from .figures import new_figure, styled
+from gpt2lab.analysis.model_sizes import ModelSize
+from gpt2lab.viz.figures import new_figure, styled
 
 PART_COLOURS = {
     "token embedding": "#3a7dc9",

@@ -2,7 +2,7 @@
 
 Every view here is plain HTML with inline CSS: no script, no stylesheet, nothing fetched from a CDN, so
 it renders the same offline, in JupyterLab, Notebook 7, Colab and a static HTML export. Each function
-takes the records of :mod:`gpt2lab.tokenizer` / :mod:`gpt2lab.bpe_training` (never a model) and returns
+takes the records of :mod:`gpt2lab.tokenizer.bpe` / :mod:`gpt2lab.tokenizer.bpe_training` (never a model) and returns
 an ``IPython.display.HTML``; its ``.data`` is the HTML string.
 
 Whitespace is made visible, because where a space goes is half the lesson: ``·`` is a space, ``↵`` a
@@ -17,9 +17,9 @@ from html import escape
 
 from IPython.display import HTML
 
-from ..bpe_training import TrainingRun
-from .labels import VISIBLE
-from ..tokenizer import EncodingWork, PreTokenWork, TokenCost, TokenView, bytes_to_unicode, describe_bytes, unicode_to_bytes
+from gpt2lab.tokenizer.bpe_training import TrainingRun
+from gpt2lab.viz.labels import VISIBLE
+from gpt2lab.tokenizer.bpe import EncodingWork, PreTokenWork, TokenCost, TokenView, bytes_to_unicode, describe_bytes, unicode_to_bytes
 
 # light backgrounds with dark text: readable on light and dark notebook themes alike
 PALETTE = ("#cfe8ff", "#ffe0b3", "#d4f5d0", "#f9d0e8", "#e6dcff", "#fff3b0", "#d0f0f0")
@@ -92,7 +92,7 @@ def token_chip(token: TokenView, index: int = 0, show: str = "text", is_special:
 
 
 def token_chips_html(tokens, show: str = "text", special_ids=()) -> HTML:
-    """Chips for a list of :class:`~gpt2lab.tokenizer.TokenView` (or an :class:`EncodingWork`).
+    """Chips for a list of :class:`~gpt2lab.tokenizer.bpe.TokenView` (or an :class:`EncodingWork`).
 
     ``show``: ``"text"`` (readable, whitespace drawn), ``"printable"`` (as in vocab.json: ``Ġworld``)
     or ``"bytes"`` (hex). ``special_ids``: ids drawn dark, such as ``<|endoftext|>``.
@@ -189,7 +189,7 @@ def byte_table_html() -> HTML:
 
 
 def learned_merges_html(run: TrainingRun, upto: int | None = None) -> HTML:
-    """The merges a :func:`~gpt2lab.bpe_training.train_bpe` run learned, in order, with counts and examples."""
+    """The merges a :func:`~gpt2lab.tokenizer.bpe_training.train_bpe` run learned, in order, with counts and examples."""
     merges = run.merges if upto is None else run.merges[: max(0, upto)]
     rows = [[str(m.rank), _symbol_box(m.pair[0], False) + " + " + _symbol_box(m.pair[1], False),
              _symbol_box(m.result, True), str(m.count), ", ".join(_pre(e) for e in m.examples)] for m in merges]

@@ -18,12 +18,12 @@ from html import escape
 
 import ipywidgets as widgets
 
-from ..errors import LabError
-from ..unmasked_attention import unmasked_pattern
-from ..viz import attention_plots as plots
-from ..viz.figures import figure_png
-from ..viz.labels import quoted_token, token_label
-from ..presenter import themed
+from gpt2lab.errors import LabError
+from gpt2lab.analysis.unmasked_attention import unmasked_pattern
+from gpt2lab.viz import attention_plots as plots
+from gpt2lab.viz.figures import figure_png
+from gpt2lab.viz.labels import quoted_token, token_label
+from gpt2lab.viz.presenter import themed
 
 MAX_TOKENS = 48  # more rows and columns than this make every heatmap unreadable
 # (label on the button, key): what the figure shows

@@ -10,8 +10,8 @@ from html import escape
 
 import ipywidgets as widgets
 
-from ..sampling import SamplingSettings
-from ..viz.figures import figure_png as _png
+from gpt2lab.generation.sampling import SamplingSettings
+from gpt2lab.viz.figures import figure_png as _png
 
 SLIDER_STYLE = {"description_width": "110px"}
 

@@ -3,7 +3,7 @@
     EssayWidget(lab)
 
 Sampling settings sit under the prompt (temperature, top-k, top-p, most new tokens, seed) next to the
-number of paragraphs. A thin wrapper over :func:`gpt2lab.essay.write_essay`.
+number of paragraphs. A thin wrapper over :func:`gpt2lab.apps.essay.write_essay`.
 """
 
 from __future__ import annotations
@@ -13,14 +13,14 @@ from html import escape
 
 import ipywidgets as widgets
 
-from ..errors import LabError
-from ..essay import ESSAY_SETTINGS, Essay, write_essay
-from ..presenter import themed
-from .controls import SamplingControls, error_html
+from gpt2lab.errors import LabError
+from gpt2lab.apps.essay import ESSAY_SETTINGS, Essay, write_essay
+from gpt2lab.viz.presenter import themed
+from gpt2lab.widgets.controls import SamplingControls, error_html
 
 
 class EssayWidget:
-    """Prompt in, essay out. ``widget.essay`` holds the last :class:`~gpt2lab.essay.Essay`."""
+    """Prompt in, essay out. ``widget.essay`` holds the last :class:`~gpt2lab.apps.essay.Essay`."""
 
     def __init__(self, lab, prompt: str = "It is a truth universally acknowledged", paragraphs: int = 3,
                  seed: int = 0, **settings):

@@ -15,9 +15,9 @@ import math
 
 import ipywidgets as widgets
 
-from ..presenter import themed
-from ..viz.figures import figure_png
-from ..viz.finetune_plots import loss_curve_plot
+from gpt2lab.viz.presenter import themed
+from gpt2lab.viz.figures import figure_png
+from gpt2lab.viz.finetune_plots import loss_curve_plot
 
 
 def status_line(history) -> str:

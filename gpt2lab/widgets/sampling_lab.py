@@ -2,9 +2,9 @@
 
     SamplingLabWidget(lab, "The best thing about Bath is")
 
-Greedy, temperature 0.7 and 1.5, top-k 40 and top-p 0.9 (``gpt2lab.sampling.LAB_SETTINGS``) all start
+Greedy, temperature 0.7 and 1.5, top-k 40 and top-p 0.9 (``gpt2lab.generation.sampling.LAB_SETTINGS``) all start
 from the SAME logits; the table shows which tokens survive each filter and with what probability, and
-the summary how many tokens each one keeps. A thin wrapper over :func:`gpt2lab.sampling.compare_settings`
+the summary how many tokens each one keeps. A thin wrapper over :func:`gpt2lab.generation.sampling.compare_settings`
 and :mod:`gpt2lab.viz.sampling_plots`.
 """
 
@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import ipywidgets as widgets
 
-from ..errors import LabError
-from ..sampling import LAB_SETTINGS, compare_settings, entropy_bits, last_position_logits
-from ..viz.sampling_plots import compare_settings_chart, compare_settings_html, top_rows
-from ..presenter import themed
-from .controls import error_html, figure_png
+from gpt2lab.errors import LabError
+from gpt2lab.generation.sampling import LAB_SETTINGS, compare_settings, entropy_bits, last_position_logits
+from gpt2lab.viz.sampling_plots import compare_settings_chart, compare_settings_html, top_rows
+from gpt2lab.viz.presenter import themed
+from gpt2lab.widgets.controls import error_html, figure_png
 
 
 class SamplingLabWidget:

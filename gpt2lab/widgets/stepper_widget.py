@@ -8,7 +8,7 @@ next-token bar chart (kept/cut boundary and chosen token marked), one button per
 forces that token instead (a branch), the branches tried so far (pick one to return to it), and what
 the last position attended to, for a chosen layer and head, when it predicted the newest token.
 
-A thin wrapper over :class:`gpt2lab.generation.Stepper` and :mod:`gpt2lab.viz.sampling_plots` (the bar
+A thin wrapper over :class:`gpt2lab.generation.loop.Stepper` and :mod:`gpt2lab.viz.sampling_plots` (the bar
 chart is the HTML twin of ``next_token_chart``, so a step redraws in milliseconds). Every
 callback can be called directly (tests do: ``widget.step_button.click()``); ``play_steps(n)`` is the
 synchronous heart of Play, which runs it in a background thread so the notebook stays responsive.
@@ -21,12 +21,12 @@ import time
 
 import ipywidgets as widgets
 
-from ..errors import LabError
-from ..generation import STOP_REASONS, Step, Stepper
-from ..presenter import themed
-from ..viz.sampling_plots import (attention_text_html, branch_tree_html, next_token_bars_html, text_so_far_html,
+from gpt2lab.errors import LabError
+from gpt2lab.generation.loop import STOP_REASONS, Step, Stepper
+from gpt2lab.viz.presenter import themed
+from gpt2lab.viz.sampling_plots import (attention_text_html, branch_tree_html, next_token_bars_html, text_so_far_html,
                                   token_label, top_rows)
-from .controls import SamplingControls, error_html
+from gpt2lab.widgets.controls import SamplingControls, error_html
 
 N_BARS = 12  # rows of the bar chart
 N_CHOICES = 8  # candidate buttons

@@ -18,12 +18,12 @@ from html import escape
 
 import ipywidgets as widgets
 
-from ..bpe_training import TrainingRun, train_bpe
-from ..errors import LabError
-from ..tokenizer import BPETokenizer, EncodingWork
-from ..viz.labels import token_label
-from ..viz.token_chips import learned_merges_html, merge_steps_html, token_chips_html
-from ..presenter import themed
+from gpt2lab.tokenizer.bpe_training import TrainingRun, train_bpe
+from gpt2lab.errors import LabError
+from gpt2lab.tokenizer.bpe import BPETokenizer, EncodingWork
+from gpt2lab.viz.labels import token_label
+from gpt2lab.viz.token_chips import learned_merges_html, merge_steps_html, token_chips_html
+from gpt2lab.viz.presenter import themed
 
 MAX_CHARS = 2_000  # more would be thousands of chips: slow to draw, and nothing more to learn
 DEFAULT_TEXT = "Hello world! GPT-2 reads bytes: naïve café 😀"

@@ -33,15 +33,16 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from .errors import LabError
-from .lab import Lab
-from .tokenizer import END_OF_TEXT
-from .training.losses import last_hidden_states
-from .training.history import LossHistory
-from .training.optim import OptimizerConfig, check_optimizer_config, dropout_seed, make_optimizer, optimizer_step, rng_devices
-from .training.settings import check_whole
+from gpt2lab.errors import LabError
+from gpt2lab.lab import Lab
+from gpt2lab.tokenizer.bpe import END_OF_TEXT
+from gpt2lab.training.losses import last_hidden_states
+from gpt2lab.training.history import LossHistory
+from gpt2lab.training.optim import OptimizerConfig, check_optimizer_config, dropout_seed, make_optimizer, optimizer_step, rng_devices
+from gpt2lab.training.settings import check_whole
+from gpt2lab.loading import ASSETS
 
-DATASETS = Path(__file__).parent / "assets" / "datasets"  # labelled datasets shipped with the kit
+DATASETS = ASSETS / "datasets"  # labelled datasets shipped with the kit
 PAD_TOKEN = END_OF_TEXT  # GPT-2 has no pad token; its end-of-text token serves
 
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .errors import LabError
-from .mlp import ACTIVATION_FUNCTIONS
+from gpt2lab.errors import LabError
+from gpt2lab.model.mlp import ACTIVATION_FUNCTIONS
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Recompute a model folder's held-out loss: ``python -m gpt2lab.evaluate [folder]``.
+"""Recompute a model folder's held-out loss: ``python -m gpt2lab.training.evaluate [folder]``.
 
 Reloads the shipped folder (fp16 weights as fp32, its own tokenizer), tokenizes the held-out Austen
 text (the last 5% of each novel, see ``gpt2lab.training.corpus``) and measures the loss per token
@@ -13,8 +13,9 @@ import json
 from pathlib import Path
 
 import torch
+from gpt2lab.loading import EMBEDDED_PATH
 
-DEFAULT_FOLDER = Path(__file__).resolve().parent / "assets" / "tiny"
+DEFAULT_FOLDER = EMBEDDED_PATH
 
 
 def evaluate_folder(folder: Path = DEFAULT_FOLDER, subset: bool = False) -> dict:
@@ -25,8 +26,8 @@ def evaluate_folder(folder: Path = DEFAULT_FOLDER, subset: bool = False) -> dict
     """
     from transformers import GPT2LMHeadModel, GPT2TokenizerFast
 
-    from .training.corpus import load_split
-    from .training.export import SUBSET_CHARS, heldout_metrics
+    from gpt2lab.training.corpus import load_split
+    from gpt2lab.training.export import SUBSET_CHARS, heldout_metrics
 
     model = GPT2LMHeadModel.from_pretrained(folder, dtype=torch.float32, attn_implementation="eager")
     tokenizer = GPT2TokenizerFast.from_pretrained(folder)

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import torch
 
-from .errors import LabError
+from gpt2lab.errors import LabError
 
 FILTER_VALUE = float("-inf")  # what a cut token's logit becomes, as in transformers
 MIN_TOKENS_TO_KEEP = 1  # top-k and top-p always keep at least this many tokens, as in transformers

@@ -3,13 +3,13 @@
 The loop GPT-2 runs to write text:
 
     1. read the text so far (only the positions not yet in the KV cache are computed)
-    2. take the last position's logits, filter them (:mod:`gpt2lab.sampling`), choose a token
+    2. take the last position's logits, filter them (:mod:`gpt2lab.generation.sampling`), choose a token
     3. append it, and go back to 1, until one of three things happens:
          "length"        max_new_tokens new tokens have been written
          "end_of_text"   the model wrote <|endoftext|>, its "this document is over" token
          "context_full"  the text fills the context window (n_ctx tokens): no position is left to read more
 
-Thanks to the KV cache (:mod:`gpt2lab.cache`), step 1 computes the whole prompt once, and every later
+Thanks to the KV cache (:mod:`gpt2lab.model.cache`), step 1 computes the whole prompt once, and every later
 step computes ONE new position: the keys and values of the earlier tokens never change.
 
     result = generate(lab, "The cat sat", max_new_tokens=20, temperature=0.8, top_k=40, seed=0)
@@ -28,10 +28,10 @@ from dataclasses import dataclass, field
 
 import torch
 
-from .cache import KVCache
-from .errors import LabError
-from .names import block_stage, select_stages
-from .sampling import (
+from gpt2lab.model.cache import KVCache
+from gpt2lab.errors import LabError
+from gpt2lab.model.names import block_stage, select_stages
+from gpt2lab.generation.sampling import (
     Candidate,
     SamplingSettings,
     check_prompt,
@@ -42,9 +42,9 @@ from .sampling import (
     make_generator,
     rank_of,
 )
-from .trace import Trace
+from gpt2lab.model.trace import Trace
 
-# why generation stopped (the token <|endoftext|> itself is gpt2lab.tokenizer.END_OF_TEXT)
+# why generation stopped (the token <|endoftext|> itself is gpt2lab.tokenizer.bpe.END_OF_TEXT)
 STOPPED_AT_LENGTH, STOPPED_AT_END_OF_TEXT, STOPPED_AT_CONTEXT_FULL = "length", "end_of_text", "context_full"
 STOP_REASONS = {
     STOPPED_AT_LENGTH: "the requested number of new tokens has been written",
@@ -109,7 +109,7 @@ class GenerationResult:
 
 def next_distribution(lab, prompt: str, settings: SamplingSettings | None = None):
     """The distribution of the token after ``prompt``, under ``settings`` (all its stages: see
-    :class:`gpt2lab.sampling.Distribution`). One forward pass, no draw.
+    :class:`gpt2lab.generation.sampling.Distribution`). One forward pass, no draw.
 
         dist = next_distribution(lab, "Mr.", SamplingSettings(top_p=0.9)); dist.n_kept
     """

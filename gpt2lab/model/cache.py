@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from .config import ModelConfig
+from gpt2lab.model.config import ModelConfig
 
 
 @dataclass

@@ -1,7 +1,7 @@
 """Google Colab: the install cell at the top of every notebook, and the "Open in Colab" badges.
 
 The project's public address lives in ``REPO`` below and nowhere else. A fork changes that one line
-and runs ``python -m gpt2lab.colab`` to rewrite the notebooks' first cells and the README's badges
+and runs ``python scripts/colab_sync.py`` to rewrite the notebooks' first cells and the README's badges
 (a test fails until it does).
 """
 

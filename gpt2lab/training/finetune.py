@@ -36,16 +36,17 @@ from pathlib import Path
 
 import torch
 
-from .errors import LabError
-from .lab import Lab
-from .training.losses import next_token_losses
-from .training.history import LossHistory
-from .training.optim import (OptimizerConfig, check_optimizer_config, dropout_seed, make_optimizer, optimizer_step,
+from gpt2lab.errors import LabError
+from gpt2lab.lab import Lab
+from gpt2lab.training.losses import next_token_losses
+from gpt2lab.training.history import LossHistory
+from gpt2lab.training.optim import (OptimizerConfig, check_optimizer_config, dropout_seed, make_optimizer, optimizer_step,
                              rng_devices)
-from .training.settings import check_whole, is_number
-from .training.state import load_state, save_state
+from gpt2lab.training.settings import check_whole, is_number
+from gpt2lab.training.state import load_state, save_state
+from gpt2lab.loading import ASSETS
 
-TEXTS = Path(__file__).parent / "assets" / "texts"  # short texts shipped with the kit to fine-tune on
+TEXTS = ASSETS / "texts"  # short texts shipped with the kit to fine-tune on
 DEFAULT_PROMPTS = ("The wind", "At noon", "We saw")
 
 
@@ -331,7 +332,7 @@ def resume_state(folder: Path, model, optimizer, sampler: torch.Generator, key: 
 
 def save_finetuned(lab: Lab, folder: str | os.PathLike) -> Path:
     """Save ``lab``'s model (safetensors) and tokenizer in Hugging Face format; ``gpt2lab.load(folder)`` reads it back."""
-    from .loading import quiet_transformers
+    from gpt2lab.loading import quiet_transformers
 
     folder = Path(folder)
     with quiet_transformers():  # no "Writing model shards" progress bar in the notebook
@@ -351,12 +352,12 @@ class Continuation:
 
 
 def continue_text(lab: Lab, prompt: str, max_new_tokens: int = 30, temperature: float = 0.8, top_k: int | None = 40, seed: int = 0) -> str:
-    """The model's continuation of ``prompt`` (the new text only), by :func:`gpt2lab.generation.generate`.
+    """The model's continuation of ``prompt`` (the new text only), by :func:`gpt2lab.generation.loop.generate`.
 
     ``temperature=0`` is greedy. The draws come from a ``torch.Generator`` seeded with ``seed``, so the
     same seed gives two models the same random numbers: any difference in their text is the training.
     """
-    from .generation import generate
+    from gpt2lab.generation.loop import generate
 
     result = generate(lab, prompt, max_new_tokens=max_new_tokens, temperature=temperature, top_k=top_k, seed=seed,
                       keep=(), distributions=False)  # keep no stages: only the text is wanted

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 
 import torch
 
-from .errors import LabError
-from .forward import unembed
-from .layernorm import layer_norm
-from .names import block_stage
+from gpt2lab.errors import LabError
+from gpt2lab.model.forward import unembed
+from gpt2lab.model.layernorm import layer_norm
+from gpt2lab.model.names import block_stage
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Train the kit's tiny GPT-2 on Jane Austen, on a CPU: ``python -m gpt2lab.train --minutes 90``.
+"""Train the kit's tiny GPT-2 on Jane Austen, on a CPU: ``python -m gpt2lab.training.pretrain --minutes 90``.
 
 The loop is the textbook one -- sample random windows of text, predict each next token, step AdamW --
 plus what a long CPU run needs: a time budget (the cosine learning-rate schedule runs over the
@@ -12,7 +12,7 @@ model's parameters, and takes the one optimizer step all training shares (:mod:`
 
 Example (a CI-sized run)::
 
-    python -m gpt2lab.train --slice-chars 20000 --max-steps 5 --n-layer 1 --out /tmp/tiny --run-dir /tmp/run
+    python -m gpt2lab.training.pretrain --slice-chars 20000 --max-steps 5 --n-layer 1 --out /tmp/tiny --run-dir /tmp/run
 """
 
 from __future__ import annotations
@@ -29,8 +29,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .training.losses import next_token_losses
-from .training.optim import OptimizerConfig, make_optimizer, optimizer_step
+from gpt2lab.training.losses import next_token_losses
+from gpt2lab.training.optim import OptimizerConfig, make_optimizer, optimizer_step
 
 # pre-training's optimizer: a high peak rate suits a small model; a long warm-up keeps early huge gradients
 # from wrecking Adam's statistics; nanoGPT's weight decay of 0.1
@@ -104,10 +104,10 @@ def train(cfg: TrainConfig, command: str = "") -> dict:
     """Run (or resume) training; return the final metrics (also in ``cfg.out``/metrics.json)."""
     from tqdm import tqdm
 
-    from .training.corpus import cache_dir, load_split
-    from .training.export import cpu_name, export_folder, heldout_nats
-    from .training.small_tokenizer import write_truncated_tokenizer
-    from .training.state import load_state, save_state
+    from gpt2lab.training.corpus import cache_dir, load_split
+    from gpt2lab.training.export import cpu_name, export_folder, heldout_nats
+    from gpt2lab.training.small_tokenizer import write_truncated_tokenizer
+    from gpt2lab.training.state import load_state, save_state
 
     run_dir = Path(cfg.run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -215,7 +215,7 @@ def main(argv: list[str] | None = None) -> None:
     if cfg.minutes is None and cfg.max_steps is None:
         raise SystemExit("give a budget: --minutes and/or --max-steps")
     torch.set_num_threads(cfg.threads)  # the command line decides the threads; the library never does
-    metrics = train(cfg, command="python -m gpt2lab.train " + shlex.join(argv))
+    metrics = train(cfg, command="python -m gpt2lab.training.pretrain " + shlex.join(argv))
     print(f"held-out: {metrics['heldout_loss_per_token']:.4f} nats/token, {metrics['heldout_loss_per_char']:.4f} nats/char -> {cfg.out}")
 
 

@@ -26,8 +26,8 @@ from dataclasses import dataclass
 
 import torch
 
-from .errors import LabError
-from .names import block_stage
+from gpt2lab.errors import LabError
+from gpt2lab.model.names import block_stage
 
 KINDS = ("previous_token", "first_token", "induction")
 

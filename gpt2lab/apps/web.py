@@ -1,7 +1,7 @@
 """The essay generator as a small web app (optional: ``pip install "gpt2lab[app]"``, which brings gradio).
 
-    python -m gpt2lab.app                       # http://127.0.0.1:7860, the model "auto" picks
-    python -m gpt2lab.app --model tiny --port 7861
+    python -m gpt2lab.apps.web                       # http://127.0.0.1:7860, the model "auto" picks
+    python -m gpt2lab.apps.web --model tiny --port 7861
 
 It listens on 127.0.0.1 only (this computer), and opens a public gradio.live share link only when
 started with ``--share``. The page calls one function, also reachable as the API endpoint ``/essay``.
@@ -13,8 +13,8 @@ import argparse
 import os
 import sys
 
-from .errors import LabError
-from .essay import ESSAY_SETTINGS, write_essay
+from gpt2lab.errors import LabError
+from gpt2lab.apps.essay import ESSAY_SETTINGS, write_essay
 
 HOST = "127.0.0.1"  # this computer only: a classroom laptop must not serve the whole network by accident
 DEFAULT_PORT = 7860
@@ -57,7 +57,7 @@ def build_app(lab):
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m gpt2lab.app", description="The gpt2lab essay generator as a local web app.")
+    parser = argparse.ArgumentParser(prog="python -m gpt2lab.apps.web", description="The gpt2lab essay generator as a local web app.")
     parser.add_argument("--model", default=None, help="tiny, gpt2, ..., a folder, or auto (default: $GPT2LAB_MODEL, else auto)")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT)
     parser.add_argument("--share", action="store_true", help="also open a public gradio.live link (off unless asked)")
@@ -67,8 +67,8 @@ def main(argv: list[str] | None = None) -> int:
     except ImportError:
         print('gpt2lab: the web app needs gradio; install it with: pip install "gpt2lab[app]"', file=sys.stderr)
         return 2
-    from . import load
-    from .__main__ import quiet_loading
+    from gpt2lab import load
+    from gpt2lab.apps.cli import quiet_loading
 
     quiet_loading()
     try:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import torch
 
-from .attention import causal_mask
+from gpt2lab.model.attention import causal_mask
 
 
 def unmasked_pattern(scores: torch.Tensor) -> torch.Tensor:

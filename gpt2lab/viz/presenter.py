@@ -20,7 +20,7 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass
 
-from .errors import LabError
+from gpt2lab.errors import LabError
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,8 @@
               x = x + mlp(ln2(x))            GELU MLP, 4x wider
         -> final LayerNorm -> logits = ln_final @ token_embedding.T   (ln_final, logits)
 
-Each function reads the Hugging Face model's own parameter tensors (see :mod:`gpt2lab.weights`), and
-``record(name, tensor)`` keeps a stage under its name from :mod:`gpt2lab.names`. The arithmetic is
+Each function reads the Hugging Face model's own parameter tensors (see :mod:`gpt2lab.model.weights`), and
+``record(name, tensor)`` keeps a stage under its name from :mod:`gpt2lab.model.names`. The arithmetic is
 exactly Hugging Face's eager GPT-2, so every recorded number is what GPT-2 computes.
 
 This is the only forward pass the kit runs: a trace reads one sequence (ids of shape (T,)), and
@@ -23,14 +23,14 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
-from .attention import attention_pattern, attention_scores, output_projection, query_key_value, weighted_values
-from .cache import KVCache
-from .config import ModelConfig
-from .embeddings import position_embedding, token_embedding
-from .layernorm import layer_norm
-from .mlp import ACTIVATION_FUNCTIONS, mlp_hidden, mlp_output
-from .names import block_stage
-from .weights import BlockWeights, GPT2Weights
+from gpt2lab.model.attention import attention_pattern, attention_scores, output_projection, query_key_value, weighted_values
+from gpt2lab.model.cache import KVCache
+from gpt2lab.model.config import ModelConfig
+from gpt2lab.model.embeddings import position_embedding, token_embedding
+from gpt2lab.model.layernorm import layer_norm
+from gpt2lab.model.mlp import ACTIVATION_FUNCTIONS, mlp_hidden, mlp_output
+from gpt2lab.model.names import block_stage
+from gpt2lab.model.weights import BlockWeights, GPT2Weights
 
 # record(name, tensor) keeps the tensor under that stage name (or not) and returns it unchanged.
 Recorder = Callable[[str, torch.Tensor], torch.Tensor]

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import torch
 
-from .linear import linear
+from gpt2lab.model.linear import linear
 
 
 def split_heads(x: torch.Tensor, n_head: int) -> torch.Tensor:
@@ -57,7 +57,7 @@ def attention_scores(q: torch.Tensor, k: torch.Tensor, scale: float | None = Non
     Dividing by sqrt(d_head) keeps the scores' spread independent of the head width, so softmax does not
     saturate. q: (..., n_head, T, d_head); k: (..., n_head, T_all, d_head). Returns (..., n_head, T, T_all).
     ``scale`` replaces 1/sqrt(d_head) for checkpoints that scale otherwise (see
-    :meth:`~gpt2lab.config.ModelConfig.attention_scale`).
+    :meth:`~gpt2lab.model.config.ModelConfig.attention_scale`).
 
     >>> attention_scores(torch.tensor([[[1., 1.]]]), torch.tensor([[[2., 0.], [1., 1.]]]))
     tensor([[[1.4142, 1.4142]]])

@@ -9,7 +9,7 @@ import math
 
 import torch
 
-from .linear import linear
+from gpt2lab.model.linear import linear
 
 
 def gelu_new(x: torch.Tensor) -> torch.Tensor:

@@ -31,7 +31,7 @@ from types import MappingProxyType
 
 import regex  # the `re` module has no \p{L} (any letter) or \p{N} (any digit); `regex` does
 
-from .errors import LabError
+from gpt2lab.errors import LabError
 
 # GPT-2's pre-tokenization pattern, from OpenAI's encoder.py. Read it as alternatives, tried in order:
 #   's 't 're 've 'm 'll 'd   English contractions split off: "it's" -> "it", "'s"

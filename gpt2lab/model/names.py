@@ -60,7 +60,7 @@ def select_stages(patterns: tuple[str, ...] | None, n_layer: int) -> frozenset[s
     >>> sorted(select_stages(("blocks.*.attn.pattern",), n_layer=2))
     ['blocks.0.attn.pattern', 'blocks.1.attn.pattern']
     """
-    from .errors import LabError
+    from gpt2lab.errors import LabError
 
     names = stage_names(n_layer)
     if patterns is None:

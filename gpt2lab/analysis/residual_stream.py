@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import torch
 
-from .errors import LabError
-from .names import block_stage
+from gpt2lab.errors import LabError
+from gpt2lab.model.names import block_stage
 
 
 @dataclass(frozen=True)

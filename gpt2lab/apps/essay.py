@@ -1,6 +1,6 @@
 """The essay generator: a prompt in, a short essay out -- a few paragraphs that end at a sentence end.
 
-The application this kit grew from. It is the generation loop of :mod:`gpt2lab.generation` with two
+The application this kit grew from. It is the generation loop of :mod:`gpt2lab.generation.loop` with two
 extra rules on top:
 
   * stop once ``paragraphs`` paragraphs are complete (a paragraph ends at a line break: the embedded
@@ -20,9 +20,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .generation import STOPPED_AT_CONTEXT_FULL, STOPPED_AT_END_OF_TEXT, STOPPED_AT_LENGTH, Step, generate
-from .sampling import SamplingSettings, check_prompt
-from .errors import LabError
+from gpt2lab.generation.loop import STOPPED_AT_CONTEXT_FULL, STOPPED_AT_END_OF_TEXT, STOPPED_AT_LENGTH, Step, generate
+from gpt2lab.generation.sampling import SamplingSettings, check_prompt
+from gpt2lab.errors import LabError
 
 PARAGRAPHS = "paragraphs"  # the essay's own stop reason: enough paragraphs written
 ESSAY_SETTINGS = dict(temperature=0.8, top_k=40, top_p=1.0, max_new_tokens=300)  # the defaults: GPT-2's paper used top-k 40

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .config import ModelConfig
+from gpt2lab.model.config import ModelConfig
 
 # The published shapes of the GPT-2 family (Radford et al. 2019; distilgpt2 by Hugging Face).
 FAMILY = {

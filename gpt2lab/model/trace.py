@@ -2,7 +2,7 @@
 
 ``trace["blocks.0.attn.pattern"]`` is block 0's attention pattern. Tensors have no batch axis (a trace
 is one sequence) and live on the lab's device, beside its weights (the CPU unless a GPU was asked for).
-See :mod:`gpt2lab.names` for every name and shape; ``trace["resid_post", 3]`` is short for
+See :mod:`gpt2lab.model.names` for every name and shape; ``trace["resid_post", 3]`` is short for
 ``trace["blocks.3.resid_post"]`` (and ``-1`` is the last block).
 """
 
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import torch
 
-from .errors import LabError
+from gpt2lab.errors import LabError
 
 
 @dataclass
@@ -28,14 +28,14 @@ class Trace:
     def __getitem__(self, name: str | tuple[str, int]) -> torch.Tensor:
         """``trace["blocks.3.resid_post"]``, or the shorthand ``trace["resid_post", 3]`` for a block's stage."""
         if isinstance(name, tuple):
-            from .names import block_stage
+            from gpt2lab.model.names import block_stage
 
             stage, layer = name
             name = block_stage(layer % self.n_layer if isinstance(layer, int) and layer < 0 else layer, stage)
         try:
             return self.activations[name]
         except KeyError:
-            from .names import stage_names
+            from gpt2lab.model.names import stage_names
 
             if name in stage_names(self.n_layer):
                 raise LabError(f"The stage {name!r} was not kept in this trace; trace again with keep=None to keep every stage.") from None

@@ -2,7 +2,7 @@
 
 Training starts from the 256 byte tokens and repeats one step: count every pair of neighbouring symbols
 in the text, and turn the most frequent pair into a new token. The order in which pairs are learned is
-their *rank*, the order in which :mod:`gpt2lab.tokenizer` applies them later.
+their *rank*, the order in which :mod:`gpt2lab.tokenizer.bpe` applies them later.
 
 For example, in ``"low lower lowest"`` (pre-tokens ``low``, `` lower``, `` lowest``) the pairs
 ``l o`` and ``o w`` occur three times each; ``l o`` comes first in the text, so merge 0 is
@@ -17,8 +17,8 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from .errors import LabError
-from .tokenizer import END_OF_TEXT, BPETokenizer, bytes_to_unicode, merge_pair, pretokenize, printable_form, unicode_to_bytes
+from gpt2lab.errors import LabError
+from gpt2lab.tokenizer.bpe import END_OF_TEXT, BPETokenizer, bytes_to_unicode, merge_pair, pretokenize, printable_form, unicode_to_bytes
 
 
 @dataclass(frozen=True)

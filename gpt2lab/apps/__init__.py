@@ -1,0 +1,1 @@
+"""Front ends: the essay generator, the command line and the web app."""

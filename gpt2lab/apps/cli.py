@@ -1,0 +1,78 @@
+"""The essay generator on the command line.
+
+    python -m gpt2lab "It is a truth universally acknowledged"
+    python -m gpt2lab "The history of tea" --model gpt2 --paragraphs 2 --temperature 0.7 --seed 3
+    python -m gpt2lab "Mr. Darcy" --model tiny --steps 5      # and each step's 5 likeliest candidates
+
+Prints the essay on stdout (the per-step table after it, with ``--steps``). A mistake in the input
+prints one line on stderr and exits with code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from gpt2lab.errors import LabError
+from gpt2lab.apps.essay import ESSAY_SETTINGS, Essay, check_essay_request, write_essay
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m gpt2lab", description="Write a short essay that continues a prompt, with GPT-2.")
+    parser.add_argument("prompt", help="the text to continue")
+    parser.add_argument("--model", default=None, help="tiny, gpt2, gpt2-medium, ..., a folder, or auto (default: $GPT2LAB_MODEL, else auto: real gpt2 if at hand, else tiny)")
+    parser.add_argument("--paragraphs", type=int, default=3, help="paragraphs to write (default 3)")
+    parser.add_argument("--max-new-tokens", type=int, default=ESSAY_SETTINGS["max_new_tokens"], help="most tokens to write")
+    parser.add_argument("--temperature", type=float, default=ESSAY_SETTINGS["temperature"], help="0 = greedy")
+    parser.add_argument("--top-k", type=int, default=ESSAY_SETTINGS["top_k"], help="keep the k likeliest tokens (default 40)")
+    parser.add_argument("--no-top-k", action="store_true", help="no top-k cut")
+    parser.add_argument("--top-p", type=float, default=ESSAY_SETTINGS["top_p"], help="nucleus size, 1 = off")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the draws (default 0)")
+    parser.add_argument("--steps", type=int, nargs="?", const=5, default=0, metavar="N",
+                        help="after the essay, print each step's N likeliest candidates (default 5)")
+    parser.add_argument("--device", default=None, help="cpu or cuda (default: a GPU if there is one)")
+    return parser.parse_args(argv)
+
+
+def steps_table(essay: Essay, n: int) -> str:
+    """One block per step: position, the token chosen with its probability and rank, and the top candidates."""
+    lines = [f"{'pos':>5}  {'chosen':<18} {'p':>6} {'rank':>5}   top {n} candidates (p)"]
+    for step in essay.steps:
+        candidates = "  ".join(f"{c.token!r} {c.prob:.3f}" for c in step.candidates[:n])
+        lines.append(f"{step.position:>5}  {step.token!r:<18} {step.prob:>6.3f} {step.rank:>5}   {candidates}")
+    return "\n".join(lines)
+
+
+def quiet_loading() -> None:
+    """No "Loading weights" progress bar from transformers: the terminal shows only the essay and our lines."""
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    request = dict(paragraphs=args.paragraphs, max_new_tokens=args.max_new_tokens, temperature=args.temperature,
+                   top_k=None if args.no_top_k else args.top_k, top_p=args.top_p, seed=args.seed)
+    try:
+        check_essay_request(args.prompt, **request)  # a mistake is reported before the model loads
+        quiet_loading()
+        from gpt2lab import load
+
+        lab = load(args.model, device=args.device)
+        print(f"gpt2lab: {lab.name} ({lab.n_params() / 1e6:.1f}M parameters, {lab.source})", file=sys.stderr)
+        essay = write_essay(lab, args.prompt, **request)
+    except LabError as error:
+        print(f"gpt2lab: {error}", file=sys.stderr)
+        return 2
+    print(f"gpt2lab: {len(essay.steps)} tokens written with {essay.settings.describe()}, seed {essay.settings.seed}; "
+          f"stopped: {essay.stop_reason.replace('_', ' ')}", file=sys.stderr)
+    print(essay.text)
+    if args.steps:
+        print()
+        print(steps_table(essay, args.steps))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

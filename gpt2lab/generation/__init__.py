@@ -1,0 +1,1 @@
+"""From logits to text: the sampling pipeline, the generation loop and the stepper."""
