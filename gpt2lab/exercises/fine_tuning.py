@@ -1,4 +1,4 @@
-"""Checkers for the exercises of ``notebooks/08_fine_tuning.ipynb``.
+"""Checkers for the exercises of ``notebooks/10_fine_tuning.ipynb``.
 
 Each checker takes the learner's answer (``None`` while unanswered) and the objects the notebook built,
 and returns a :class:`~gpt2lab.exercises.checks.CheckResult`; it never raises for a wrong answer.

@@ -1,4 +1,4 @@
-"""Checkers for the exercises of ``notebooks/07_model_sizes.ipynb``."""
+"""Checkers for the exercises of ``notebooks/08_model_sizes.ipynb``."""
 
 from __future__ import annotations
 
