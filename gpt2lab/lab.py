@@ -91,12 +91,18 @@ class Lab:
     # --- tokens -------------------------------------------------------------------------------------
 
     def encode(self, text: str) -> list[int]:
-        """Token ids of ``text`` (``<|endoftext|>`` in the text becomes the special token)."""
-        return self.tokenizer.encode(text)
+        """Token ids of ``text`` by gpt2lab's own byte-level BPE, the tokenizer notebook 01 takes apart
+        (``<|endoftext|>`` in the text becomes the special token). The tests check it gives Hugging Face's
+        and tiktoken's ids; only bulk encoding for training uses the fast Rust tokenizer, for speed."""
+        return self.bpe.encode(text)
 
     def decode(self, ids: Iterable[int]) -> str:
-        """The text of a list of token ids."""
-        return self.tokenizer.decode(list(ids))
+        """The text of a list of token ids, by gpt2lab's own BPE (bytes joined, then read as UTF-8).
+
+        A model may have more ids than its tokenizer has tokens (a vocabulary padded to a round number):
+        those ids have no text and decode to nothing, as in Hugging Face's tokenizer."""
+        known = self.bpe.id_to_token
+        return self.bpe.decode([int(i) for i in ids if int(i) in known])
 
     @property
     def bpe(self):

@@ -14,3 +14,11 @@ from helpers import RANDOM_SHAPES, random_lab
 @pytest.fixture(params=RANDOM_SHAPES, ids=lambda s: "L{}H{}D{}C{}V{}".format(*s))
 def any_random_lab(request):
     return random_lab(request.param)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Whole notebooks (nbmake) and the real-browser suite are slow: ``-m "not slow"`` runs the unit tests alone."""
+    for item in items:
+        path = str(item.path)
+        if path.endswith(".ipynb") or "/tests/browser/" in path:
+            item.add_marker(pytest.mark.slow)

@@ -136,7 +136,6 @@ def test_freezing_the_body_trains_only_the_head(lab):
     assert not torch.equal(head, clf.model.score.weight)
 
 
-@pytest.mark.skipif(not (EMBEDDED_PATH / "model.safetensors").exists(), reason="the embedded model is not trained yet")
 def test_the_embedded_model_learns_the_topics():
     lab = gpt2lab.load("tiny", device="cpu")
     clf = build_classifier(lab, DATA.classes)

@@ -22,7 +22,6 @@ from gpt2lab.generation.loop import STOPPED_AT_CONTEXT_FULL, STOPPED_AT_END_OF_T
 from gpt2lab.loading import EMBEDDED_PATH
 
 REPO = Path(__file__).resolve().parents[1]
-HAVE_TINY = (EMBEDDED_PATH / "model.safetensors").exists()
 
 
 @pytest.fixture(scope="module")
@@ -135,7 +134,6 @@ def _env():
                 PYTHONPATH=str(REPO))
 
 
-@pytest.mark.skipif(not HAVE_TINY, reason="the embedded model is not in gpt2lab/assets/tiny yet")
 def test_cli_subprocess_with_the_embedded_model():
     run = subprocess.run([sys.executable, "-m", "gpt2lab", "It is a truth universally acknowledged", "--model", "tiny",
                           "--max-new-tokens", "60", "--steps", "3"], capture_output=True, text=True, env=_env(), timeout=120)
@@ -170,7 +168,7 @@ def _listening_addresses(port: int) -> set[str]:
 
 def test_gradio_app_serves_an_essay_on_localhost(model_folder):
     pytest.importorskip("gradio")
-    model = "tiny" if HAVE_TINY else str(model_folder)
+    model = "tiny"
     port = _free_port()
     proc = subprocess.Popen([sys.executable, "-m", "gpt2lab.apps.web", "--model", model, "--port", str(port)],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=_env())

@@ -510,3 +510,15 @@ def test_the_byte_table_cannot_be_changed_by_a_caller():
         with pytest.raises(TypeError):
             table[key] = value
     assert gpt2_tokenizer().encode(" a") == [257]
+
+
+@pytest.mark.parametrize("model", ["tiny", "random"])
+def test_lab_encode_and_decode_are_the_kits_own_bpe_and_equal_hugging_faces(model):
+    from helpers import RANDOM_SHAPES, random_lab
+
+    lab = gpt2lab.load("tiny") if model == "tiny" else random_lab(RANDOM_SHAPES[3])
+    assert type(lab.bpe).__name__ == "BPETokenizer"
+    for text in CORPUS[:120] + ["a<|endoftext|>b", "  two  spaces\n\n", "😀 emoji and 日本語"]:
+        ids = lab.encode(text)
+        assert ids == lab.tokenizer.encode(text), text
+        assert lab.decode(ids) == lab.tokenizer.decode(ids), text
