@@ -118,7 +118,7 @@ def test_each_head_share_is_its_z_through_its_slice_of_the_projection():
     d_head = c.d_model // c.n_head
     out = trace["attn.z", 1][2, 5] @ w.blocks[1].out_weight[2 * d_head:3 * d_head]
     by_hand = ((out - out.mean()) / std * w.ln_final_weight) @ w.unembedding[7]
-    assert math.isclose(float(a.shares[a.labels.index("L1 H2")]), float(by_hand), rel_tol=1e-5, abs_tol=1e-6)
+    assert math.isclose(float(a.shares[a.labels.index("L1 H2")]), float(by_hand.detach()), rel_tol=1e-5, abs_tol=1e-6)
     assert a.head_grid()[1, 2] == a.shares[a.labels.index("L1 H2")]
 
 
@@ -199,16 +199,23 @@ def test_ablating_a_head_changes_only_what_follows_it(tiny):
     assert torch.equal(ablated["attn_out", 2], output_projection(zeroed, w.out_weight, w.out_bias))
 
 
-def test_mean_ablation_of_a_constant_head_changes_nothing(tiny):
-    ids = torch.tensor(tiny.encode("The the the the the"))
-    # with one token repeated, block 0 sees the same thing at every position only if positions are ignored,
-    # so test the definition instead: editing z to its own mean twice is the same as once
-    from gpt2lab.model.forward import ablate_heads
-
-    z = tiny.trace(ids)["attn.z", 0]
-    once = ablate_heads(z, [1], "mean")
-    assert torch.equal(ablate_heads(once, [1], "mean")[1], once[1])
-    assert torch.equal(once[[0, 2, 3]], z[[0, 2, 3]])
+def test_mean_ablation_of_a_head_whose_z_is_constant_changes_nothing():
+    lab = random_lab((2, 4, 32, 64, 512), seed=8)
+    c = lab.config
+    d_head = c.d_model // c.n_head
+    # head 1 of block 1 gets value weights of zero: its values are its bias, the same at every position,
+    # so its z (a weighted mean of equal values) is constant over the sequence
+    columns = slice(2 * c.d_model + d_head, 2 * c.d_model + 2 * d_head)
+    with torch.no_grad():
+        lab.weights.blocks[1].qkv_weight[:, columns] = 0
+    ids = random_ids(lab, 10, seed=9)
+    clean = lab.trace(ids)
+    z = clean["attn.z", 1][1]
+    assert torch.allclose(z, z[:1].expand_as(z), atol=1e-6) and z.abs().max() > 0.01
+    mean = lab.trace(ids, ablate_heads=[(1, 1)], ablation="mean")
+    assert_stage_close(mean.logits, clean.logits, "mean-ablated logits")
+    zero = lab.trace(ids, ablate_heads=[(1, 1)], ablation="zero")
+    assert not torch.allclose(zero.logits, clean.logits, atol=1e-3)  # zeroing it still changes the output
 
 
 def test_ablation_errors(tiny):
@@ -254,6 +261,16 @@ def test_patching_the_last_stream_at_the_last_position_recovers_everything(shape
     finally:
         hook.remove()
     assert math.isclose(float(result.patched_diff[row, position]), float(hf[answer] - hf[wrong]), abs_tol=1e-3)
+    # the cells before the first difference are not run; a real patched run there agrees (lab.trace's edits)
+    clean_trace = lab.trace(clean)
+    for stage in result.stages:
+        def put(stream, stage=stage):
+            stream = stream.clone()
+            stream[1] = clean_trace[stage][1]
+            return stream
+        logits = lab.trace(corrupted, edits={stage: put}).logits[-1]
+        assert math.isclose(float(logits[answer] - logits[wrong]), result.corrupted_diff, abs_tol=1e-4)
+        assert result.recovered[result.stages.index(stage), 1] == 0
 
 
 def test_patching_on_the_embedded_model(tiny):

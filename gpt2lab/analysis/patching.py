@@ -17,7 +17,9 @@ the logits read, so that cell is 1; a position whose token and history are the s
 gives 0 in row 0 (nothing differs there yet).
 
 The patched runs are gpt2lab's own forward pass, one batch per row (one copy of the corrupted prompt per
-position), with a stage edit that swaps one vector (see :func:`gpt2lab.model.forward.editing`).
+position), with a stage edit that swaps one vector (see :func:`gpt2lab.model.forward.editing`). Positions
+before the first token where the prompts differ are not run: the model is causal, so both runs hold the
+same stream there and patching cannot change anything (those cells are exactly 0).
 """
 
 from __future__ import annotations
@@ -75,15 +77,15 @@ def residual_rows(n_layer: int) -> tuple[list[str], list[str]]:
     return rows, stages
 
 
-def swap_vectors(clean: torch.Tensor):
-    """The edit for one row: copy b of the batch gets the clean vector at position b.
+def swap_vectors(clean: torch.Tensor, first: int = 0):
+    """The edit for one row: copy b of the batch gets the clean vector at position first + b.
 
-    clean: (T, d_model). The edited stage is (T, T, d_model): batch copy b, position t.
+    clean: (T, d_model). The edited stage is (T - first, T, d_model): batch copy b, position t.
     """
     def edit(stream: torch.Tensor) -> torch.Tensor:
         stream = stream.clone()
-        positions = torch.arange(clean.shape[0], device=stream.device)
-        stream[positions, positions] = clean.to(stream.dtype)  # (T, d_model) on the diagonal
+        copies = torch.arange(stream.shape[0], device=stream.device)  # (T - first,)
+        stream[copies, copies + first] = clean[first:].to(stream.dtype)  # (T - first, d_model)
         return stream
     return edit
 
@@ -112,14 +114,19 @@ def patch_residual(lab, clean: str, corrupted: str, answer: str | int, wrong: st
                        "prompts (or answers) that the model treats differently.")
 
     T = len(corrupted_ids)
-    batch = corrupted_ids.to(lab.device).repeat(T, 1)  # (T, T): copy b is patched at position b
-    patched = []
-    for stage in stages:
-        record = editing(keep_nothing, {stage: swap_vectors(clean_trace[stage])})
-        final = final_hidden_state(batch, lab.weights, lab.config, record)  # (T, T, d_model)
-        logits = unembed(final[:, -1], lab.weights.unembedding)  # (T, vocab): the last position of each copy
-        patched.append(diff(logits.float()))  # (T,)
-    patched_diff = torch.stack(patched).cpu()  # (n_layer + 1, T)
+    # GPT-2 is causal: before the first token where the prompts differ, both runs hold the very same stream,
+    # so patching there changes nothing (those cells are the corrupted difference, with no run needed).
+    differ = (clean_ids != corrupted_ids).nonzero()
+    first = int(differ[0]) if len(differ) else T
+    batch = corrupted_ids.to(lab.device).repeat(T - first, 1)  # (T - first, T): copy b is patched at position first + b
+    patched_diff = torch.full((len(stages), T), corrupted_diff)  # (n_layer + 1, T)
+    for row, stage in enumerate(stages):
+        if first == T:
+            break
+        record = editing(keep_nothing, {stage: swap_vectors(clean_trace[stage], first)})
+        final = final_hidden_state(batch, lab.weights, lab.config, record)  # (T - first, T, d_model)
+        logits = unembed(final[:, -1], lab.weights.unembedding)  # (T - first, vocab): the last position of each copy
+        patched_diff[row, first:] = diff(logits.float()).cpu()  # (T - first,)
     return PatchingResult(
         recovered=(patched_diff - corrupted_diff) / (clean_diff - corrupted_diff),
         rows=rows, stages=stages,
