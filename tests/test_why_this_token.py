@@ -288,3 +288,35 @@ def test_patching_on_the_embedded_model(tiny):
         patch_residual(tiny, "The cat sat", "The dog sat", " on the", " in")
     with pytest.raises(gpt2lab.LabError, match="same token"):
         patch_residual(tiny, "The cat sat", "The dog sat", " on", " on")
+
+
+# --- the notebook's exercise checkers --------------------------------------------------------------------------
+
+
+def test_exercise_checkers_accept_natural_answers(tiny):
+    import gpt2lab.exercises.why_this_token as ex
+
+    assert not ex.check_probability_by_hand(tiny, TEXT, 5, None).answered
+    ids = tiny.encode(TEXT)
+    logits = tiny.trace(TEXT).logits
+    right = torch.softmax(logits[4], -1)[ids[5]]
+    assert ex.check_probability_by_hand(tiny, TEXT, 5, right) and ex.check_probability_by_hand(tiny, TEXT, 5, float(right))
+    assert float(right) == pytest.approx(float(tiny.surprisal(TEXT).probs[4]), rel=1e-5)
+    off_by_one = ex.check_probability_by_hand(tiny, TEXT, 5, torch.softmax(logits[5], -1)[ids[5]])
+    assert not off_by_one and "position before" in off_by_one.message
+    assert not ex.check_probability_by_hand(tiny, TEXT, 5, "half")
+
+    a = direct_logit_attribution(tiny, tiny.trace(TEXT), -1, int(logits[-1].argmax()))
+    grid = a.head_grid()
+    layer, head = divmod(int(grid.argmax()), grid.shape[1])
+    for answer in ((layer, head), [layer, head], f"L{layer} H{head}", f"layer {layer}, head {head}"):
+        assert ex.check_top_head(a, answer), answer
+    assert not ex.check_top_head(a, ((layer + 1) % 4, head)) and not ex.check_top_head(a, "the big one")
+    assert not ex.check_top_head(a, None).answered
+
+    result = patch_residual(tiny, "When Mary and John went to the store, John gave a drink to",
+                            "When Mary and John went to the store, Mary gave a drink to", " Mary", " John")
+    assert ex.check_patching_peak(result, 9) and ex.check_patching_peak(result, " John")
+    same = ex.check_patching_peak(result, 3)
+    assert not same and "same token" in same.message
+    assert not ex.check_patching_peak(result, " Elizabeth") and not ex.check_patching_peak(result, None).answered
