@@ -16,8 +16,9 @@ Columns are positions. At the last row and the last position the patched stream 
 the logits read, so that cell is 1; a position whose token and history are the same in both prompts
 gives 0 in row 0 (nothing differs there yet).
 
-The patched runs are gpt2lab's own forward pass, one batch per row (one copy of the corrupted prompt per
-position), with a stage edit that swaps one vector (see :func:`gpt2lab.model.forward.editing`). Positions
+The patched runs are gpt2lab's own forward pass (its blocks, final LayerNorm and unembedding), one batch per
+row (one copy of the corrupted stream per position, each with one vector swapped), started at the patched
+point: the blocks before it cannot see the patch, so they are not run again. Positions
 before the first token where the prompts differ are not run: the model is causal, so both runs hold the
 same stream there and patching cannot change anything (those cells are exactly 0).
 """
@@ -29,7 +30,8 @@ from dataclasses import dataclass
 import torch
 
 from gpt2lab.errors import LabError
-from gpt2lab.model.forward import editing, final_hidden_state, keep_nothing, unembed
+from gpt2lab.model.forward import keep_nothing, transformer_block, unembed
+from gpt2lab.model.layernorm import layer_norm
 from gpt2lab.model.names import block_stage
 
 
@@ -77,17 +79,18 @@ def residual_rows(n_layer: int) -> tuple[list[str], list[str]]:
     return rows, stages
 
 
-def swap_vectors(clean: torch.Tensor, first: int = 0):
-    """The edit for one row: copy b of the batch gets the clean vector at position first + b.
+def finish_forward(lab, stream: torch.Tensor, row: int) -> torch.Tensor:
+    """The rest of the forward pass from row ``row`` of the grid: the blocks after that point, the final
+    LayerNorm and the unembedding, for the last position only (the one whose logits we compare).
 
-    clean: (T, d_model). The edited stage is (T - first, T, d_model): batch copy b, position t.
+    stream: (B, T, d_model), the residual stream entering block ``row``. Returns (B, vocab). The blocks
+    before the patch are not run again: they cannot see it.
     """
-    def edit(stream: torch.Tensor) -> torch.Tensor:
-        stream = stream.clone()
-        copies = torch.arange(stream.shape[0], device=stream.device)  # (T - first,)
-        stream[copies, copies + first] = clean[first:].to(stream.dtype)  # (T - first, d_model)
-        return stream
-    return edit
+    c, w = lab.config, lab.weights
+    for layer in range(row, c.n_layer):
+        stream = transformer_block(stream, w.blocks[layer], c, layer, None, keep_nothing)  # (B, T, d_model)
+    final = layer_norm(stream[:, -1], w.ln_final_weight, w.ln_final_bias, c.layer_norm_eps)  # (B, d_model)
+    return unembed(final, w.unembedding)  # (B, vocab)
 
 
 @torch.no_grad()
@@ -114,18 +117,20 @@ def patch_residual(lab, clean: str, corrupted: str, answer: str | int, wrong: st
                        "prompts (or answers) that the model treats differently.")
 
     T = len(corrupted_ids)
+    corrupted_trace = lab.trace(corrupted_ids, keep=stages)
     # GPT-2 is causal: before the first token where the prompts differ, both runs hold the very same stream,
     # so patching there changes nothing (those cells are the corrupted difference, with no run needed).
     differ = (clean_ids != corrupted_ids).nonzero()
     first = int(differ[0]) if len(differ) else T
-    batch = corrupted_ids.to(lab.device).repeat(T - first, 1)  # (T - first, T): copy b is patched at position first + b
     patched_diff = torch.full((len(stages), T), corrupted_diff)  # (n_layer + 1, T)
     for row, stage in enumerate(stages):
         if first == T:
             break
-        record = editing(keep_nothing, {stage: swap_vectors(clean_trace[stage], first)})
-        final = final_hidden_state(batch, lab.weights, lab.config, record)  # (T - first, T, d_model)
-        logits = unembed(final[:, -1], lab.weights.unembedding)  # (T - first, vocab): the last position of each copy
+        # one copy of the corrupted stream per position patched: copy b gets the clean vector at position first + b
+        stream = corrupted_trace[stage].repeat(T - first, 1, 1)  # (T - first, T, d_model)
+        copies = torch.arange(T - first, device=stream.device)
+        stream[copies, copies + first] = clean_trace[stage][first:]
+        logits = finish_forward(lab, stream, row)  # (T - first, vocab) at the last position
         patched_diff[row, first:] = diff(logits.float()).cpu()  # (T - first,)
     return PatchingResult(
         recovered=(patched_diff - corrupted_diff) / (clean_diff - corrupted_diff),
