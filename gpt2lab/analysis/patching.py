@@ -109,7 +109,8 @@ def patch_residual(lab, clean: str, corrupted: str, answer: str | int, wrong: st
         raise LabError("The answer and the wrong answer are the same token; give two different tokens.")
     rows, stages = residual_rows(lab.config.n_layer)
     clean_trace = lab.trace(clean_ids, keep=stages + ["logits"])
-    corrupted_logits = lab.trace(corrupted_ids, keep=["logits"]).logits[-1]  # (vocab,)
+    corrupted_trace = lab.trace(corrupted_ids, keep=stages + ["logits"])
+    corrupted_logits = corrupted_trace.logits[-1]  # (vocab,)
     diff = lambda logits: logits[..., answer_id] - logits[..., wrong_id]  # noqa: E731
     clean_diff, corrupted_diff = float(diff(clean_trace.logits[-1])), float(diff(corrupted_logits))
     if abs(clean_diff - corrupted_diff) < 1e-6:
@@ -117,7 +118,6 @@ def patch_residual(lab, clean: str, corrupted: str, answer: str | int, wrong: st
                        "prompts (or answers) that the model treats differently.")
 
     T = len(corrupted_ids)
-    corrupted_trace = lab.trace(corrupted_ids, keep=stages)
     # GPT-2 is causal: before the first token where the prompts differ, both runs hold the very same stream,
     # so patching there changes nothing (those cells are the corrupted difference, with no run needed).
     differ = (clean_ids != corrupted_ids).nonzero()
