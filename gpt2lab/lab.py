@@ -195,6 +195,9 @@ class Lab:
         kept = select_stages(None if keep is None else tuple([keep] if isinstance(keep, str) else keep), self.config.n_layer)
         activations: dict[str, torch.Tensor] = {}
 
+        unknown = sorted(set(edits or {}) - set(self.stage_names()))
+        if unknown:
+            raise LabError(f"No stage is called {unknown[0]!r}; see gpt2lab.stage_names({self.config.n_layer}) for the names.")
         all_edits = {**self.ablation_edits(ablate_heads, ablation), **(edits or {})}
 
         def record(name: str, tensor: torch.Tensor) -> torch.Tensor:

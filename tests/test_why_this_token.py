@@ -222,6 +222,8 @@ def test_ablation_errors(tiny):
     for bad in ([(4, 0)], [(0, 4)], [(-1, 0)], [(0.5, 1)], ["L0H0"], [(0, 1, 2)]):
         with pytest.raises(gpt2lab.LabError):
             tiny.trace("The cat", ablate_heads=bad)
+    with pytest.raises(gpt2lab.LabError, match="No stage"):
+        tiny.trace("The cat", edits={"blocks.9.attn.z": lambda z: z})
     with pytest.raises(gpt2lab.LabError, match="kind of ablation"):
         tiny.trace("The cat", ablate_heads=[(0, 0)], ablation="resample")
 
