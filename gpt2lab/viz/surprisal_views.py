@@ -48,11 +48,10 @@ def surprisal_chips(s: Surprisal) -> str:
         rows = "".join(f"<li>{escape(a)}</li>" for a in alternatives)
         chips.append(
             f'<details class="gpt2lab-surprisal-token" data-rank="{rank}" data-bucket="{bucket}" '
-            f'style="display:inline-block;vertical-align:top;margin:0;position:relative">'
+            f'style="display:inline-block;vertical-align:top;margin:0">'
             f'<summary title="{escape(tip)}" style="{_CHIP}background:{BUCKET_COLOURS[bucket]};list-style:none;cursor:pointer">'
             f'{escape(token_label(token))}</summary>'
-            f'<div style="position:absolute;z-index:10;min-width:12em;font-size:85%;border:1px solid #aaa;padding:2px 6px;'
-            f'border-radius:4px;background:var(--jp-layout-color0,#fff);color:var(--jp-ui-font-color0,#111)">p = {p:.2%}, rank {rank:,}'
+            f'<div style="font-size:85%;border:1px solid #aaa;padding:2px 6px;border-radius:4px">p = {p:.2%}, rank {rank:,}'
             f'<br>expected:<ol style="margin:0;padding-left:18px">{rows}</ol></div></details>')
     return "".join(chips)
 
