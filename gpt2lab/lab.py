@@ -10,8 +10,8 @@ import torch
 from gpt2lab.model.cache import KVCache
 from gpt2lab.model.config import ModelConfig
 from gpt2lab.errors import LabError
-from gpt2lab.model.forward import forward
-from gpt2lab.model.names import select_stages, stage_names
+from gpt2lab.model.forward import ABLATIONS, StageEdits, ablate_heads, editing, forward
+from gpt2lab.model.names import block_stage, select_stages, stage_names
 from gpt2lab.model.trace import Trace
 from gpt2lab.model.weights import GPT2Weights
 
@@ -177,11 +177,18 @@ class Lab:
         return KVCache.empty(self.config, device=self.device, dtype=self.weights.token_embedding.dtype)
 
     @torch.no_grad()  # not inference_mode: a learner may mix trace tensors with the weights afterwards
-    def trace(self, text_or_ids, *, cache: KVCache | None = None, keep: Iterable[str] | None = None) -> Trace:
+    def trace(self, text_or_ids, *, cache: KVCache | None = None, keep: Iterable[str] | None = None,
+              ablate_heads: Iterable[tuple[int, int]] | None = None, ablation: str = "zero",
+              edits: StageEdits | None = None) -> Trace:
         """Run gpt2lab's forward pass and keep every stage (or only those in ``keep``, names or globs).
 
         With a ``cache``, the input continues the tokens the cache holds: only the new positions are
         computed, attending to the cached keys and values, and the cache is extended.
+
+        ``ablate_heads=[(layer, head), ...]`` switches those heads off: their ``attn.z`` becomes zero
+        (``ablation="zero"``) or its mean over the positions of this call (``ablation="mean"``) before the
+        output projection; the trace records the z that was used. ``edits`` (stage name -> function of the
+        tensor, see :func:`gpt2lab.model.forward.editing`) is the general form, e.g. for activation patching.
 
         >>> lab = load("tiny")                                           # doctest: +SKIP
         >>> t = lab.trace("The cat sat")                                  # doctest: +SKIP
@@ -194,13 +201,18 @@ class Lab:
         kept = select_stages(None if keep is None else tuple([keep] if isinstance(keep, str) else keep), self.config.n_layer)
         activations: dict[str, torch.Tensor] = {}
 
+        unknown = sorted(set(edits or {}) - set(self.stage_names()))
+        if unknown:
+            raise LabError(f"No stage is called {unknown[0]!r}; see gpt2lab.stage_names({self.config.n_layer}) for the names.")
+        all_edits = {**self.ablation_edits(ablate_heads, ablation), **(edits or {})}
+
         def record(name: str, tensor: torch.Tensor) -> torch.Tensor:
             if name in kept:
                 activations[name] = tensor
             return tensor
 
         ids = ids.to(self.device)  # a trace lives where the weights live: a learner can mix the two freely
-        forward(ids, self.weights, self.config, record, cache)
+        forward(ids, self.weights, self.config, editing(record, all_edits) if all_edits else record, cache)
         context_tokens = self.token_strings(context_ids)
         return Trace(
             ids=ids,
@@ -211,6 +223,35 @@ class Lab:
             activations=activations,
             n_layer=self.config.n_layer,
         )
+
+    def ablation_edits(self, heads: Iterable[tuple[int, int]] | None, ablation: str = "zero") -> StageEdits:
+        """The stage edits that switch ``heads`` ([(layer, head), ...]) off, checked against this model."""
+        if ablation not in ABLATIONS:
+            raise LabError(f"ablation={ablation!r} is not a kind of ablation; use one of {', '.join(map(repr, ABLATIONS))}.")
+        by_layer: dict[int, list[int]] = {}
+        c = self.config
+        for pair in heads or []:
+            try:
+                layer, head = (int(v) for v in pair)
+                if (layer, head) != tuple(pair):
+                    raise ValueError
+            except (TypeError, ValueError):
+                raise LabError(f"{pair!r} is not a head; give each head as a pair (layer, head), like (0, 3).") from None
+            if not (0 <= layer < c.n_layer and 0 <= head < c.n_head):
+                raise LabError(f"There is no head ({layer}, {head}): this model has layers 0 to {c.n_layer - 1} "
+                               f"and heads 0 to {c.n_head - 1} in each.")
+            by_layer.setdefault(layer, []).append(head)
+        return {block_stage(layer, "attn.z"): (lambda z, hs=sorted(set(hs)): ablate_heads(z, hs, ablation))
+                for layer, hs in by_layer.items()}
+
+    def surprisal(self, text_or_ids, top_k: int = 5):
+        """How surprised the model is by each token of a text: probability, rank, top alternatives, perplexity.
+
+        See :func:`gpt2lab.analysis.surprisal.surprisal`.
+        """
+        from gpt2lab.analysis.surprisal import surprisal
+
+        return surprisal(self, text_or_ids, top_k)
 
     def generate(self, prompt: str, max_new_tokens: int = 40, temperature: float = 1.0, top_k: int | None = None,
                  top_p: float = 1.0, seed: int | None = 0, **options):

@@ -41,6 +41,41 @@ def keep_nothing(name: str, tensor: torch.Tensor) -> torch.Tensor:
     return tensor
 
 
+# Edits: stage name -> function(tensor) -> tensor. Every stage the pass computes goes through ``record`` and
+# the pass carries on with what ``record`` returns, so an edit changes the stage itself, and all that follows.
+StageEdits = dict[str, Callable[[torch.Tensor], torch.Tensor]]
+
+
+def editing(record: Recorder, edits: StageEdits) -> Recorder:
+    """A recorder that first applies ``edits[name]`` to a stage, then records (and passes on) the edited tensor.
+
+    This is how an experiment intervenes in the forward pass without a second copy of it: ablation replaces
+    some heads' ``attn.z``, activation patching replaces a residual stream vector.
+    """
+    def record_edited(name: str, tensor: torch.Tensor) -> torch.Tensor:
+        edit = edits.get(name)
+        return record(name, tensor if edit is None else edit(tensor))
+    return record_edited
+
+
+ABLATIONS = ("zero", "mean")  # what a switched-off head outputs: nothing, or its average over the sequence
+
+
+def ablate_heads(z: torch.Tensor, heads: list[int], how: str = "zero") -> torch.Tensor:
+    """Switch heads off: a copy of z with those heads' outputs zeroed, or replaced by their mean over positions.
+
+    z: (..., n_head, T, d_head). Returns the same shape. A zeroed head adds nothing to attn_out but the
+    output projection's bias; a mean-ablated head adds the same vector at every position (it still "fires",
+    but carries no information about which token is where).
+    """
+    z = z.clone()  # never change the tensor handed in
+    if how == "zero":
+        z[..., heads, :, :] = 0
+    else:  # "mean"
+        z[..., heads, :, :] = z[..., heads, :, :].mean(dim=-2, keepdim=True)  # (..., len(heads), 1, d_head) broadcast
+    return z
+
+
 def dropout(x: torch.Tensor, p: float, train: bool) -> torch.Tensor:
     """Zero a random share ``p`` of ``x`` and scale the rest by 1 / (1 - p), when training; else ``x``."""
     return F.dropout(x, p=p, training=True) if train and p > 0 else x
@@ -51,9 +86,7 @@ def attention(x: torch.Tensor, w: BlockWeights, config: ModelConfig, layer: int,
     """Masked multi-head self-attention of one block. x: (T, d_model) after ln1. Returns (T, d_model)."""
     name = lambda stage: block_stage(layer, stage)  # noqa: E731
     q, k, v = query_key_value(x, w.qkv_weight, w.qkv_bias, config.n_head)  # 3 x (n_head, T, d_head)
-    record(name("attn.q"), q)
-    record(name("attn.k"), k)
-    record(name("attn.v"), v)
+    q, k, v = record(name("attn.q"), q), record(name("attn.k"), k), record(name("attn.v"), v)
     if cache is not None:  # attend to the cached positions too
         k, v = cache.store(layer, k, v)  # 2 x (n_head, T_all, d_head)
     if config.reorder_and_upcast_attn:  # scores in float32 even for half-precision weights (a no-op in float32)
@@ -81,7 +114,7 @@ def transformer_block(
     """
     name = lambda stage: block_stage(layer, stage)  # noqa: E731
     eps = config.layer_norm_eps
-    record(name("resid_pre"), resid)
+    resid = record(name("resid_pre"), resid)  # (T, d_model)
     ln1 = record(name("ln1"), layer_norm(resid, w.ln1_weight, w.ln1_bias, eps))  # (T, d_model)
     attn_out = record(name("attn_out"), attention(ln1, w, config, layer, cache, record, train))  # (T, d_model)
     resid = record(name("resid_mid"), resid + attn_out)  # (T, d_model)

@@ -18,9 +18,11 @@ from html import escape
 
 import ipywidgets as widgets
 
+from gpt2lab.analysis.ablation import ablation_effect
 from gpt2lab.errors import LabError
 from gpt2lab.analysis.unmasked_attention import unmasked_pattern
 from gpt2lab.viz import attention_plots as plots
+from gpt2lab.viz.ablation_views import ablation_table_html
 from gpt2lab.viz.figures import figure_png
 from gpt2lab.viz.labels import quoted_token, token_label
 from gpt2lab.viz.presenter import themed
@@ -71,16 +73,23 @@ class AttentionExplorer:
                                           style={"button_width": "auto"})
         self.message = widgets.HTML()  # learner errors appear here, in one sentence
         self.picture = widgets.HTML()
+        self.switch_off = widgets.ToggleButton(value=False, description="Switch this head off", icon="power-off",
+                                               tooltip="zero this head's output and see how the next-token distribution changes",
+                                               layout=widgets.Layout(width="auto"))
+        self.ablation = widgets.HTML()  # the next-token distribution with and without the head
 
         self.text.observe(self.on_text_change, names="value")
         for control in (self.layer, self.head, self.query, self.show):
             control.observe(self.redraw, names="value")
+        self.switch_off.observe(lambda _: self.show_ablation(), names="value")
         self.view = widgets.VBox([
             self.text,
             widgets.HBox([self.layer, self.head, self.query]),
             self.show,
             self.message,
             self.picture,
+            self.switch_off,
+            self.ablation,
         ])
         themed(self.view)  # the gpt2lab class, and the display mode's style inside (Colab)
         self.on_text_change()
@@ -127,6 +136,15 @@ class AttentionExplorer:
         self.message.value = ""
         png = base64.b64encode(figure_png(self.figure)).decode("ascii")
         self.picture.value = f'<img src="data:image/png;base64,{png}" alt="{escape(alt)}" style="max-width:100%">'
+        self.show_ablation()
+
+    def show_ablation(self) -> None:
+        """With "switch this head off" pressed: the next-token distribution with and without the chosen head."""
+        if not self.switch_off.value or self.trace is None:
+            self.ablation.value = ""
+            return
+        effect = ablation_effect(self.lab, self.trace.ids, [(self.layer.value, self.head.value)])
+        self.ablation.value = ablation_table_html(effect).data
 
     # -- helpers -------------------------------------------------------------------------------------
 

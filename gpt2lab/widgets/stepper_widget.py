@@ -27,6 +27,7 @@ from gpt2lab.viz.presenter import themed
 from gpt2lab.viz.sampling_plots import (attention_text_html, branch_tree_html, next_token_bars_html, text_so_far_html,
                                   token_label, top_rows)
 from gpt2lab.widgets.controls import SamplingControls, error_html
+from gpt2lab.widgets.why_panel import WhyThisTokenPanel
 
 N_BARS = 12  # rows of the bar chart
 N_CHOICES = 8  # candidate buttons
@@ -66,6 +67,7 @@ class GenerationStepperWidget:
                                        continuous_update=False)
         self.head = widgets.IntSlider(description="Head", min=0, max=lab.config.n_head - 1, value=0, continuous_update=False)
         self.attention = widgets.HTML()
+        self.why = WhyThisTokenPanel(lab)  # "why this token": attribution and head switches for the newest token
 
         self.step_button.on_click(lambda _: self.guarded(self.do_step))
         self.back_button.on_click(lambda _: self.guarded(self.do_back))
@@ -85,7 +87,7 @@ class GenerationStepperWidget:
             self.chart, widgets.HBox(self.choice_buttons, layout=widgets.Layout(flex_flow="row wrap")),
             self.branches, self.tree,
             widgets.HTML("<b>Attention</b> of the position that chose the newest token"),
-            widgets.HBox([self.layer, self.head]), self.attention,
+            widgets.HBox([self.layer, self.head]), self.attention, self.why.view,
         ])
         themed(self.view)  # the gpt2lab class, and the display mode's style inside (Colab)
         # names for the parts a browser test (or a course's own CSS) looks for
@@ -202,6 +204,7 @@ class GenerationStepperWidget:
             self._show_choices(last)
         self._show_branches(s)
         self.show_attention()
+        self.why.explain_step(last)
 
     def _status_html(self, s: Stepper) -> str:
         c = self.lab.config

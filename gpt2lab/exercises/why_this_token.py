@@ -1,0 +1,90 @@
+"""Checkers for the exercises of ``notebooks/05_why_this_token.ipynb``.
+
+Each checker takes the learner's answer (``None`` while unanswered) and what it is about, and returns a
+:class:`~gpt2lab.exercises.checks.CheckResult`; a wrong answer is never an error.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+import torch
+
+from gpt2lab.exercises.checks import CheckResult, not_answered
+
+
+def check_probability_by_hand(lab, text: str, position: int, answer) -> CheckResult:
+    """Exercise 1: the probability the model gave token ``position`` of ``text``, from the logits alone."""
+    if answer is None:
+        return not_answered("Set answer to a number between 0 and 1: softmax the logits of the position BEFORE it.")
+    ids = lab.to_ids(text)
+    logits = lab.trace(ids, keep=["logits"]).logits.float()  # (T, vocab)
+    expected = float(torch.softmax(logits[position - 1], dim=-1)[ids[position]])
+    try:
+        value = float(answer)
+    except (TypeError, ValueError):
+        return CheckResult(False, "Give one number (a float, or a one-element tensor).")
+    if math.isclose(value, expected, rel_tol=1e-4, abs_tol=1e-7):
+        return CheckResult(True, f"p = {expected:.4g}: the softmax of the logits at position {position - 1}, read at the id "
+                                 f"of the token that really came next. That is exactly what lab.surprisal reports.")
+    same_position = float(torch.softmax(logits[position], dim=-1)[ids[position]])
+    if math.isclose(value, same_position, rel_tol=1e-4, abs_tol=1e-7):
+        return CheckResult(False, f"Those are the logits AT position {position}: they predict the token after it. "
+                                  f"Use the position before.")
+    return CheckResult(False, "Not yet: take trace.logits[position - 1], softmax it, and read it at ids[position].")
+
+
+def _as_head(answer) -> tuple[int, int] | None:
+    if isinstance(answer, str):
+        numbers = re.findall(r"\d+", answer)
+        return (int(numbers[0]), int(numbers[1])) if len(numbers) == 2 else None
+    try:
+        layer, head = answer
+        return int(layer), int(head)
+    except (TypeError, ValueError):
+        return None
+
+
+def check_top_head(attribution, answer) -> CheckResult:
+    """Exercise 2: the head with the largest positive direct share of the logit in ``attribution``."""
+    if answer is None:
+        return not_answered('Set answer to a head, as (layer, head) or a label like "L1 H3".')
+    head = _as_head(answer)
+    if head is None:
+        return CheckResult(False, 'Give a head as (layer, head), like (1, 3), or as a label like "L1 H3".')
+    grid = attribution.head_grid()  # (n_layer, n_head)
+    best = divmod(int(grid.argmax()), grid.shape[1])
+    if head == best:
+        return CheckResult(True, f"L{best[0]} H{best[1]} adds {float(grid[best]):+.3f} to the logit of "
+                                 f"{attribution.token!r} directly: more than any other head.")
+    if not (0 <= head[0] < grid.shape[0] and 0 <= head[1] < grid.shape[1]):
+        return CheckResult(False, f"This model has layers 0 to {grid.shape[0] - 1} and heads 0 to {grid.shape[1] - 1}.")
+    if head == divmod(int(grid.abs().argmax()), grid.shape[1]):
+        return CheckResult(False, "That head has the largest share by size, but it pushes the token DOWN; look for the largest positive one.")
+    return CheckResult(False, f"L{head[0]} H{head[1]} adds {float(grid[head]):+.3f}; another head adds more. Try attribution.head_grid().")
+
+
+def check_patching_peak(result, answer) -> CheckResult:
+    """Exercise 3: in the patching grid's first row (the embeddings), the position that recovers the most."""
+    if answer is None:
+        return not_answered("Set answer to a position (an int), or to the clean token at that position.")
+    row = result.recovered[0]  # (T,)
+    differ = [t for t, (c, k) in enumerate(zip(result.clean_tokens, result.corrupted_tokens)) if c != k]
+    best = max(differ, key=lambda t: float(row[t])) if differ else int(row.argmax())  # only these can change anything
+    if isinstance(answer, str):
+        matches = [t for t, token in enumerate(result.clean_tokens) if token == answer]
+        if not matches:
+            return CheckResult(False, f"{answer!r} is not one of the clean prompt's tokens; give a position or a token.")
+        position = best if best in matches else matches[0]
+    else:
+        try:
+            position = int(answer)
+        except (TypeError, ValueError):
+            return CheckResult(False, "Give a position (an int) or a token of the clean prompt.")
+    if position == best:
+        return CheckResult(True, f"Position {best}: in the embeddings, only where the two prompts differ can patching change "
+                                 f"anything; there the clean token recovers {float(row[best]):.2f} of the difference.")
+    if result.clean_tokens[position] == result.corrupted_tokens[position]:
+        return CheckResult(False, "The two prompts have the same token there, so their embeddings are identical: patching it changes nothing.")
+    return CheckResult(False, f"Position {position} recovers {float(row[position]):.2f}; another recovers more.")
