@@ -14,23 +14,39 @@ Axis glossary (used in every shape comment):
     n_ctx      the context window: most positions the model can see (1,024 in GPT-2)
 """
 
-from gpt2lab.tokenizer.bpe_training import train_bpe
-from gpt2lab.model.cache import KVCache
-from gpt2lab.training.classify import ClassifyConfig, build_classifier, evaluate_classifier, train_classifier
-from gpt2lab.model.config import ModelConfig
 from gpt2lab.errors import LabError
-from gpt2lab.apps.essay import write_essay
-from gpt2lab.training.finetune import FineTuneConfig, finetune_lm, save_finetuned
-from gpt2lab.generation.loop import GenerationResult, Step, Stepper, generate
 from gpt2lab.lab import Lab, pick_device
 from gpt2lab.loading import EMBEDDED_NAME, HF_NAMES, load
-from gpt2lab.analysis.logit_lens import LogitLens, logit_lens
+
+# the model: GPT-2's stages
+from gpt2lab.model.cache import KVCache
+from gpt2lab.model.config import ModelConfig
 from gpt2lab.model.names import BLOCK_STAGES, stage_names
-from gpt2lab.viz.presenter import display_mode, set_display_mode
-from gpt2lab.analysis.residual_stream import residual_contributions, residual_stream
-from gpt2lab.generation.sampling import SamplingSettings
-from gpt2lab.tokenizer.bpe import BPETokenizer, gpt2_tokenizer
 from gpt2lab.model.trace import Trace
+
+# text to ids and back
+from gpt2lab.tokenizer.bpe import BPETokenizer, gpt2_tokenizer
+from gpt2lab.tokenizer.bpe_training import train_bpe
+
+# from logits to text
+from gpt2lab.generation.loop import GenerationResult, Step, Stepper, generate
+from gpt2lab.generation.sampling import SamplingSettings
+
+# looking inside
+from gpt2lab.analysis.attribution import direct_logit_attribution
+from gpt2lab.analysis.logit_lens import LogitLens, logit_lens
+from gpt2lab.analysis.patching import patch_residual
+from gpt2lab.analysis.residual_stream import residual_contributions, residual_stream
+from gpt2lab.analysis.surprisal import surprisal
+
+# training
+from gpt2lab.training.classify import ClassifyConfig, build_classifier, evaluate_classifier, train_classifier
+from gpt2lab.training.finetune import FineTuneConfig, finetune_lm, save_finetuned
+from gpt2lab.training.optim import OptimizerConfig
+
+# views and front ends
+from gpt2lab.apps.essay import write_essay
+from gpt2lab.viz.presenter import display_mode, set_display_mode
 
 __version__ = "0.1.0"
 
@@ -51,13 +67,16 @@ __all__ = [
     "LabError",
     "ModelConfig",
     "Trace",
+    "OptimizerConfig",
     "build_classifier",
+    "direct_logit_attribution",
     "evaluate_classifier",
     "finetune_lm",
     "generate",
     "gpt2_tokenizer",
     "load",
     "logit_lens",
+    "patch_residual",
     "pick_device",
     "residual_contributions",
     "residual_stream",
@@ -65,6 +84,7 @@ __all__ = [
     "display_mode",
     "set_display_mode",
     "stage_names",
+    "surprisal",
     "train_bpe",
     "train_classifier",
     "write_essay",
