@@ -88,26 +88,33 @@ def test_course_copies_every_notebook_and_keeps_the_learners_changes(tmp_path):
 
     source = tmp_path / "shipped"
     source.mkdir()
+    def notebook(text, outputs=()):
+        return json.dumps({"cells": [{"cell_type": "code", "source": [text], "outputs": list(outputs), "execution_count": None}],
+                           "metadata": {}, "nbformat": 4, "nbformat_minor": 5})
+
     for name in ("00_a.ipynb", "01_b.ipynb", "02_c.ipynb"):
-        (source / name).write_text(f'{{"v": 1, "name": "{name}"}}')
+        (source / name).write_text(notebook(f"print('{name}')"))
     folder = tmp_path / "course"
     first = copy_course(folder, source)
     assert first.copied == ["00_a.ipynb", "01_b.ipynb", "02_c.ipynb"] and not (first.updated or first.unchanged or first.kept)
     assert all((folder / n).read_bytes() == (source / n).read_bytes() for n in first.copied)
-    # the learner edits 01; a new version of the kit changes 01 and 02
-    (folder / "01_b.ipynb").write_text("the learner's work")
-    (source / "01_b.ipynb").write_text('{"v": 2}')
-    (source / "02_c.ipynb").write_text('{"v": 2}')
+    # the learner runs 00 (outputs saved) and edits 01; a new version of the kit changes 01 and 02
+    ran = notebook("print('00_a.ipynb')", [{"output_type": "stream", "name": "stdout", "text": ["00_a.ipynb\n"]}])
+    (folder / "00_a.ipynb").write_text(ran)
+    (folder / "01_b.ipynb").write_text(notebook("my own code"))
+    (source / "01_b.ipynb").write_text(notebook("version 2"))
+    (source / "02_c.ipynb").write_text(notebook("version 2"))
     second = copy_course(folder, source)
     assert second.unchanged == ["00_a.ipynb"] and second.updated == ["02_c.ipynb"] and second.copied == []
     assert second.kept == [("01_b.ipynb", "01_b.fresh.ipynb")]
-    assert (folder / "01_b.ipynb").read_text() == "the learner's work"  # never overwritten
-    assert (folder / "01_b.fresh.ipynb").read_text() == '{"v": 2}' and (folder / "02_c.ipynb").read_text() == '{"v": 2}'
+    assert (folder / "00_a.ipynb").read_text() == ran  # the outputs stay
+    assert (folder / "01_b.ipynb").read_text() == notebook("my own code")  # never overwritten
+    assert (folder / "01_b.fresh.ipynb").read_text() == notebook("version 2") == (folder / "02_c.ipynb").read_text()
     assert second.lines() == ["kept your changed 01_b.ipynb; the fresh copy is 01_b.fresh.ipynb",
                               "0 notebooks copied, 1 updated, 1 already up to date, 1 kept as you changed them"]
     # still the learner's on a third run, even though a fresh copy already exists
     assert copy_course(folder, source).kept == [("01_b.ipynb", "01_b.fresh.ipynb")]
-    assert (folder / "01_b.ipynb").read_text() == "the learner's work" and MANIFEST in os.listdir(folder)
+    assert (folder / "01_b.ipynb").read_text() == notebook("my own code") and MANIFEST in os.listdir(folder)
     # in this (editable) checkout the shipped notebooks are the repository's
     assert sorted(p.name for p in shipped_notebooks().glob("*.ipynb")) == sorted(p.name for p in (ROOT / "notebooks").glob("*.ipynb"))
 
@@ -178,8 +185,10 @@ def test_the_wheel_is_the_course(tmp_path):
     assert run.returncode == 0, run.stderr
     shipped = {p.name: p.read_bytes() for p in (ROOT / "notebooks").glob("*.ipynb")}
     assert {p.name: p.read_bytes() for p in course.glob("*.ipynb")} == shipped and len(shipped) >= 9
-    # one notebook, run top to bottom from the copied folder in the new venv's own kernel
+    # one notebook, run top to bottom from the copied folder in the new venv's own kernel (plus a last cell that
+    # says where that kernel's gpt2lab comes from)
     script = ("import sys, nbformat, nbclient; nb = nbformat.read(sys.argv[1], as_version=4); "
+              "nb.cells.append(nbformat.v4.new_code_cell('import gpt2lab; print(gpt2lab.__file__)')); "
               "nbclient.NotebookClient(nb, timeout=600, kernel_name='python3', resources={'metadata': {'path': sys.argv[2]}}).execute(); "
               "nbformat.write(nb, sys.argv[1])")
     run = subprocess.run([python, "-c", script, str(course / "01_tokenization.ipynb"), str(course)], capture_output=True,
@@ -189,8 +198,10 @@ def test_the_wheel_is_the_course(tmp_path):
     code = [c for c in executed["cells"] if c["cell_type"] == "code"]
     assert all(c["execution_count"] for c in code)
     assert not [o for c in code for o in c["outputs"] if o["output_type"] == "error"]
-    printed = "".join("".join(o.get("text", "")) for c in code for o in c["outputs"])
-    assert "tiny" in printed  # the first cell printed lab.choice: offline, the embedded model from the wheel
+    shown = json.dumps([c["outputs"] for c in code])
+    assert "BPETokenizer(50257 tokens, 50000 merges)" in shown  # GPT-2's tokenizer, from the wheel's assets
+    kernel_gpt2lab = "".join(code[-1]["outputs"][0]["text"]).strip()
+    assert Path(kernel_gpt2lab).is_relative_to(venv), kernel_gpt2lab
 
 
 def every_module() -> list[str]:

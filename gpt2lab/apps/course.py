@@ -7,8 +7,9 @@
 The notebooks ship inside the installed package (``gpt2lab/course/``, copied there when the wheel is
 built); an editable install of the repository reads its ``notebooks/`` folder instead. A notebook the
 learner has changed is never overwritten: it is kept, and the fresh copy is written beside it as
-``NAME.fresh.ipynb``. A notebook the command copied earlier and the learner never touched is brought up
-to date (``.gpt2lab-course.json`` in the folder records what was copied).
+``NAME.fresh.ipynb``. "Changed" means its cells' text: running a notebook and saving its outputs changes
+nothing. A notebook the command copied earlier and the learner never edited is brought up to date
+(``.gpt2lab-course.json`` in the folder records what was copied).
 
 JupyterLab runs as a child process on 127.0.0.1 only, with a token; Ctrl-C (or SIGTERM) stops it.
 """
@@ -33,7 +34,7 @@ HOST = "127.0.0.1"  # this computer only
 DEFAULT_FOLDER = "gpt2lab-course"
 DEFAULT_PORT = 8888
 FIRST_NOTEBOOK = "00_start_here.ipynb"
-MANIFEST = ".gpt2lab-course.json"  # name -> sha256 of the copy this command last wrote
+MANIFEST = ".gpt2lab-course.json"  # name -> fingerprint of the copy this command last wrote
 
 
 def shipped_notebooks() -> Path:
@@ -49,8 +50,20 @@ def shipped_notebooks() -> Path:
     raise LabError("This installation of gpt2lab has no course notebooks; reinstall it with: pip install --force-reinstall gpt2lab")
 
 
-def sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+def fingerprint(data: bytes) -> str:
+    """A notebook's text: the sha256 of its cells' types and sources (outputs, counts and metadata aside).
+
+    >>> a = b'{"cells": [{"cell_type": "code", "source": ["x = 1"], "outputs": []}]}'
+    >>> b = b'{"cells": [{"cell_type": "code", "source": "x = 1", "outputs": [{"text": "1"}], "execution_count": 3}]}'
+    >>> fingerprint(a) == fingerprint(b), fingerprint(a) == fingerprint(a.replace(b"x = 1", b"x = 2"))
+    (True, False)
+    """
+    try:
+        cells = json.loads(data)["cells"]
+        text = json.dumps([(c["cell_type"], "".join(c["source"])) for c in cells])
+    except (ValueError, KeyError, TypeError):  # not a notebook we can read: compare the bytes
+        return hashlib.sha256(data).hexdigest()
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 @dataclass
@@ -85,13 +98,13 @@ def copy_course(folder: Path, source: Path | None = None) -> CopyResult:
     result = CopyResult([], [], [], [])
     for notebook in sorted(source.glob("*.ipynb")):
         target, shipped = folder / notebook.name, notebook.read_bytes()
-        shipped_hash = hashlib.sha256(shipped).hexdigest()
+        shipped_hash = fingerprint(shipped)
         if not target.exists():
             target.write_bytes(shipped)
             result.copied.append(notebook.name)
-        elif sha256(target) == shipped_hash:
+        elif fingerprint(target.read_bytes()) == shipped_hash:  # the same text (perhaps run, with outputs): leave it
             result.unchanged.append(notebook.name)
-        elif sha256(target) == manifest.get(notebook.name):  # our earlier copy, never edited: bring it up to date
+        elif fingerprint(target.read_bytes()) == manifest.get(notebook.name):  # our earlier copy, never edited: update it
             target.write_bytes(shipped)
             result.updated.append(notebook.name)
         else:  # the learner's work: keep it, put the fresh copy beside it

@@ -59,7 +59,7 @@ def test_course_command_serves_the_course_and_opens_the_first_notebook(tmp_path,
         page.goto(url)
         page.wait_for_selector(f"{NOTEBOOK} .jp-Notebook .jp-Cell", timeout=90_000)
         wait_for_idle_kernel(page, 90_000)
-        assert page.locator(".lm-TabBar-tab.lm-mod-current .lm-TabBar-tabLabel").first.inner_text() == "00_start_here.ipynb"
+        assert page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab.lm-mod-current .lm-TabBar-tabLabel").first.inner_text() == "00_start_here.ipynb"
         assert "gpt2lab" in page.locator(NOTEBOOK).inner_text()  # the notebook's own text, rendered
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "course-command.png"))
