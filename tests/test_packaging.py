@@ -139,6 +139,56 @@ def test_course_jupyterlab_command_is_local_and_root_safe(tmp_path):
     assert "--no-browser" not in jupyterlab_command(tmp_path, 8899, "abc", open_browser=True)
 
 
+def test_course_refuses_a_taken_port_in_one_line(tmp_path, capsys):
+    import socket
+
+    from gpt2lab.apps.cli import main
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        assert main(["course", "--no-browser", "--port", str(port), str(tmp_path / "c")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"gpt2lab: port {port} is taken; choose another with --port, or leave --port out"]
+
+
+def test_ctrl_c_stops_the_course_and_its_jupyterlab(tmp_path):
+    """Ctrl-C (SIGINT to the command) stops JupyterLab, which runs as the command's child, and exits cleanly."""
+    import signal
+    import socket
+    import time
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = dict(os.environ, HF_HUB_OFFLINE="1", JUPYTER_CONFIG_DIR=str(tmp_path / "config"), PYTHONPATH=str(ROOT))
+    proc = subprocess.Popen([sys.executable, "-m", "gpt2lab", "course", "--no-browser", "--port", str(port), str(tmp_path / "c")],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=tmp_path)
+    lines = []
+    try:
+        for line in proc.stdout:  # JupyterLab logs little before it answers; the command prints its address then
+            lines.append(line)
+            if "the course is open at" in line:
+                break
+        address = "".join(lines).split("the course is open at ")[1].split()[0]
+        token = address.split("token=")[1]
+        assert address.startswith(f"http://127.0.0.1:{port}/lab/tree/00_start_here.ipynb?token=")
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/api/status?token={token}", timeout=5)
+        proc.send_signal(signal.SIGINT)  # what Ctrl-C in the terminal sends
+        rest = proc.stdout.read()  # to the end: the command and JupyterLab have exited
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0 and "stopping JupyterLab" in rest, "".join(lines) + rest
+    time.sleep(0.5)
+    with pytest.raises(OSError):
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/api/status?token={token}", timeout=2)
+
+
 # --- the wheel is the course -----------------------------------------------------------------------------------
 
 
