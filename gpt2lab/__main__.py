@@ -1,4 +1,4 @@
-"""``python -m gpt2lab "prompt"``: the essay generator on the command line (see :mod:`gpt2lab.apps.cli`)."""
+"""``python -m gpt2lab ...``: the same as the ``gpt2lab`` command (see :mod:`gpt2lab.apps.cli`)."""
 
 import sys
 

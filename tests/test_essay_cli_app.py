@@ -129,6 +129,40 @@ def test_cli_unknown_model_and_bad_flag(capsys):
     assert info.value.code == 2
 
 
+@pytest.mark.parametrize("sub", ["course", "essay", "app", "train", "evaluate"])
+def test_every_subcommand_has_help(sub, capsys):
+    with pytest.raises(SystemExit) as info:
+        main([sub, "--help"])
+    assert info.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage:") and "--help" in out
+    expected = {"course": ["--no-browser", "--port", "--copy-only", "folder"], "essay": ["prompt", "--steps", "--top-k"],
+                "app": ["--port", "--share", "--model"], "train": ["--minutes", "--out", "--lr"], "evaluate": ["folder", "--subset"]}
+    assert all(flag in out for flag in expected[sub]), out
+
+
+def test_the_overview_lists_every_subcommand(capsys):
+    from gpt2lab.apps.cli import SUBCOMMANDS
+
+    for argv in ([], ["--help"], ["-h"]):
+        assert main(argv) == 0
+        out = capsys.readouterr().out
+        assert out.startswith("usage: gpt2lab COMMAND") and all(f"\n  {name} " in out for name in SUBCOMMANDS)
+    assert list(SUBCOMMANDS) == ["course", "essay", "app", "train", "evaluate"]
+
+
+def test_essay_subcommand_equals_the_default(model_folder, capsys):
+    """`gpt2lab essay "prompt"` and `gpt2lab "prompt"` write the same essay; a prompt that is a word like "course"
+    needs the sub-command."""
+    args = ["--model", str(model_folder), "--max-new-tokens", "8", "--seed", "4"]
+    assert main(["essay", "The cat sat"] + args) == 0
+    with_sub = capsys.readouterr().out
+    assert main(["The cat sat"] + args) == 0
+    assert capsys.readouterr().out == with_sub and with_sub.startswith("The cat sat")
+    assert main(["essay", "course"] + args) == 0
+    assert capsys.readouterr().out.startswith("course")
+
+
 def _env():
     return dict(os.environ, HF_HUB_OFFLINE="1", OMP_NUM_THREADS="1", GRADIO_ANALYTICS_ENABLED="False",
                 PYTHONPATH=str(REPO))

@@ -1,6 +1,7 @@
 """The essay generator as a small web app (optional: ``pip install "gpt2lab[app]"``, which brings gradio).
 
-    python -m gpt2lab.apps.web                       # http://127.0.0.1:7860, the model "auto" picks
+    gpt2lab app                                      # http://127.0.0.1:7860, the model "auto" picks
+    python -m gpt2lab.apps.web                       # the same
     python -m gpt2lab.apps.web --model tiny --port 7861
 
 It listens on 127.0.0.1 only (this computer), and opens a public gradio.live share link only when
@@ -56,8 +57,8 @@ def build_app(lab):
     return app
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m gpt2lab.apps.web", description="The gpt2lab essay generator as a local web app.")
+def main(argv: list[str] | None = None, prog: str = "python -m gpt2lab.apps.web") -> int:
+    parser = argparse.ArgumentParser(prog=prog, description="The gpt2lab essay generator as a local web app.")
     parser.add_argument("--model", default=None, help="tiny, gpt2, ..., a folder, or auto (default: $GPT2LAB_MODEL, else auto)")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT)
     parser.add_argument("--share", action="store_true", help="also open a public gradio.live link (off unless asked)")
