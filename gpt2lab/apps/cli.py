@@ -95,14 +95,14 @@ def app_main(argv: list[str]) -> int:
 def train_main(argv: list[str]) -> int:
     from gpt2lab.training.pretrain import main as pretrain
 
-    pretrain(argv)
+    pretrain(argv, prog="gpt2lab train")
     return 0
 
 
 def evaluate_main(argv: list[str]) -> int:
     from gpt2lab.training.evaluate import main as evaluate
 
-    evaluate(argv)
+    evaluate(argv, prog="gpt2lab evaluate")
     return 0
 
 

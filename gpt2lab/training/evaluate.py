@@ -41,8 +41,8 @@ def evaluate_folder(folder: Path = DEFAULT_FOLDER, subset: bool = False) -> dict
     return heldout_metrics(model, ids, heldout_text, model.config.n_positions)
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def main(argv: list[str] | None = None, prog: str | None = None) -> None:
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n")[0])
     parser.add_argument("folder", nargs="?", type=Path, default=DEFAULT_FOLDER)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--subset", action="store_true", help="only the first 50,000 held-out characters")

@@ -192,9 +192,9 @@ def train(cfg: TrainConfig, command: str = "") -> dict:
     return checkpoint()
 
 
-def parse_args(argv: list[str] | None = None) -> TrainConfig:
+def parse_args(argv: list[str] | None = None, prog: str | None = None) -> TrainConfig:
     """Every TrainConfig and OptimizerConfig field becomes a ``--flag`` (``n_layer`` -> ``--n-layer``, ``--lr``)."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n")[0])
     kinds = {"int": int, "float": float, "str": str, "int | None": int, "float | None": float}
     fields = [(f, f.default) for f in dataclasses.fields(TrainConfig) if f.name != "optimizer"]
     fields += [(f, getattr(PRETRAINING_OPTIMIZER, f.name)) for f in dataclasses.fields(OptimizerConfig)]
@@ -209,9 +209,9 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
     return TrainConfig(**args, optimizer=optimizer)
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None, prog: str | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
-    cfg = parse_args(argv)
+    cfg = parse_args(argv, prog)
     if cfg.minutes is None and cfg.max_steps is None:
         raise SystemExit("give a budget: --minutes and/or --max-steps")
     torch.set_num_threads(cfg.threads)  # the command line decides the threads; the library never does
