@@ -6,7 +6,7 @@ Each checker takes the learner's answer (``None`` while unanswered) and returns 
 
 from __future__ import annotations
 
-from gpt2lab.exercises.checks import CheckResult, not_answered
+from gpt2lab.exercises.checks import CheckResult, as_whole, not_answered
 
 # The course, notebook by notebook: number -> (file stem, what it is about).
 COURSE = {
@@ -27,8 +27,9 @@ def check_prompt_length(lab, prompt: str, answer: int | None) -> CheckResult:
     if answer is None:
         return not_answered("Set answer to an int: the number of token ids lab.encode gives for the prompt.")
     expected = len(lab.encode(prompt))
-    if isinstance(answer, bool) or not isinstance(answer, int):
-        return CheckResult(False, "Give the number of tokens as an int.")
+    answer = as_whole(answer)
+    if answer is None:
+        return CheckResult(False, "Give the number of tokens as a whole number.")
     if answer == expected:
         return CheckResult(True, f"{expected} tokens for {len(prompt)} characters: the model reads tokens, not letters.")
     if answer == len(prompt):
