@@ -149,3 +149,19 @@ def test_other_checkers_take_natural_types(lab, trace):
     assert ex2.check_position_parameters(lab, np.int64(p)) and not ex2.check_position_parameters(lab, p + 1)
     share = 50257 * 768 / 124439808
     assert ex8.check_embedding_share(np.float32(share)) and not ex8.check_embedding_share(torch.tensor(0.5))
+
+
+def test_how_gpt2_learned_checkers(lab, trace):
+    from gpt2lab.exercises import how_gpt2_learned as ex9
+
+    targets = trace.ids[1:]
+    logp = torch.log_softmax(trace.logits[2], -1)
+    right = -logp[targets[2]]
+    for v in (right, right.item(), np.float32(right.item()), right.clone().requires_grad_()):
+        assert ex9.check_token_loss(trace, targets, 2, v)
+    assert "sign" in ex9.check_token_loss(trace, targets, 2, -right).message
+    assert "probability itself" in ex9.check_token_loss(trace, targets, 2, logp[targets[2]].exp()).message
+    assert not ex9.check_token_loss(trace, targets, 2, right + 1)
+    assert ex9.check_uniform_loss(8192, np.float64(math.log(8192)))
+    assert "perplexity" in ex9.check_uniform_loss(8192, 8192).message
+    assert not ex9.check_uniform_loss(8192, 3.0)
