@@ -9,3 +9,5 @@ from gpt2lab.exercises import fine_tuning
 from gpt2lab.exercises import start_here
 from gpt2lab.exercises import sampling
 from gpt2lab.exercises import generation
+from gpt2lab.exercises import how_gpt2_learned
+from gpt2lab.exercises import capstone

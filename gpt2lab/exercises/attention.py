@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import torch
 
-from gpt2lab.exercises.checks import CheckResult, not_answered
+from gpt2lab.exercises.checks import CheckResult, as_vector, as_whole, not_answered
 
 
 def check_masked_count(trace, answer: int | None) -> CheckResult:
@@ -18,6 +18,9 @@ def check_masked_count(trace, answer: int | None) -> CheckResult:
         return not_answered("Set answer to an int: the number of cells above the diagonal of one head's pattern.")
     T = len(trace.tokens)
     expected = T * (T - 1) // 2
+    answer = as_whole(answer)
+    if answer is None:
+        return CheckResult(False, "Give the count as one whole number, such as 10.")
     if answer == expected:
         return CheckResult(True, f"{T} tokens: {T} x {T} = {T * T} cells, of which {expected} lie above the diagonal; "
                                  "each is a key later than its query, so its weight is exactly 0.")
@@ -33,7 +36,9 @@ def check_head_output(trace, layer: int, head: int, position: int, answer: torch
     if answer is None:
         return not_answered("Set answer to a tensor of shape (d_head,): the pattern's row times the values.")
     expected = trace["attn.z", layer][head, position]
-    answer = torch.as_tensor(answer, dtype=expected.dtype, device=expected.device)
+    answer = as_vector(answer, expected)
+    if answer is None:
+        return CheckResult(False, "Give a tensor of numbers, such as pattern_row @ v.")
     if answer.shape != expected.shape:
         return CheckResult(False, f"Your tensor has shape {tuple(answer.shape)}; z of one head at one position has "
                                   f"{expected.shape[0]} numbers (d_head).")
@@ -52,8 +57,9 @@ def check_most_attended(trace, layer: int, head: int, position: int, answer: int
         return not_answered("Set answer to an int: the position (0, 1, 2, ...) of the key with the tallest bar.")
     row = trace["attn.pattern", layer][head, position]  # (T_all,)
     best = int(row.argmax())
-    if not isinstance(answer, int) or isinstance(answer, bool):
-        return CheckResult(False, "Give the key's position as an int, such as 0 for the first token.")
+    answer = as_whole(answer)  # an int, or the 0-d tensor that pattern[...].argmax() returns
+    if answer is None:
+        return CheckResult(False, "Give the key's position as one whole number, such as 0 for the first token.")
     if answer == best:
         return CheckResult(True, f"Position {best} ({trace.tokens[best]!r}) gets {row[best].item():.0%} of the weight.")
     if answer > position:

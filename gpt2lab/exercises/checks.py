@@ -40,3 +40,67 @@ class CheckResult:
 def not_answered(hint: str) -> CheckResult:
     """The result for an answer still left as ``None``."""
     return CheckResult(False, hint, answered=False)
+
+
+def as_number(answer) -> float | None:
+    """A learner's one-number answer as a Python float, whatever natural type it came in; ``None`` if it is not one.
+
+    Accepts ints, floats, NumPy scalars and 0-d (or one-element) arrays, and one-element tensors with or
+    without gradients on any device. Booleans, strings, NaN and anything with several numbers are not
+    numbers here.
+
+    >>> import numpy as np, torch
+    >>> [as_number(a) for a in (3, 2.5, np.float32(0.5), torch.tensor(7), torch.tensor([1.5], requires_grad=True))]
+    [3.0, 2.5, 0.5, 7.0, 1.5]
+    >>> [as_number(a) for a in (True, "3", float("nan"), torch.ones(2), None)]
+    [None, None, None, None, None]
+    """
+    import math
+
+    import numpy as np
+    import torch
+
+    if answer is None or isinstance(answer, (bool, np.bool_, str, bytes)):
+        return None
+    if isinstance(answer, torch.Tensor):
+        if answer.numel() != 1 or answer.dtype == torch.bool or answer.is_complex():
+            return None
+        value = float(answer.detach().cpu().reshape(()).item())
+    elif isinstance(answer, np.ndarray):
+        if answer.size != 1 or answer.dtype == bool or not np.issubdtype(answer.dtype, np.number):
+            return None
+        value = float(answer.reshape(()))
+    elif isinstance(answer, (int, float, np.integer, np.floating)):
+        value = float(answer)
+    else:
+        return None
+    return value if math.isfinite(value) else None
+
+
+def as_whole(answer) -> int | None:
+    """A learner's whole-number answer (a count, a position, a row) as an int, in any natural type; else ``None``.
+
+    ``3``, ``np.int64(3)``, ``torch.tensor(3)`` (e.g. from ``.argmax()``) and ``3.0`` are all 3; ``3.5`` is not whole.
+
+    >>> import torch
+    >>> [as_whole(a) for a in (3, torch.tensor([0.1, 0.9]).argmax(), 2.0, 2.5, False)]
+    [3, 1, 2, None, None]
+    """
+    value = as_number(answer)
+    if value is None or value != int(value):
+        return None
+    return int(value)
+
+
+def as_vector(answer, like):
+    """A learner's tensor answer as a detached tensor with ``like``'s dtype and device (lists and arrays too); else ``None``."""
+    import torch
+
+    if answer is None:
+        return None
+    try:
+        if isinstance(answer, torch.Tensor):
+            return answer.detach().to(dtype=like.dtype, device=like.device)
+        return torch.as_tensor(answer, dtype=like.dtype, device=like.device)
+    except (TypeError, ValueError, RuntimeError):
+        return None

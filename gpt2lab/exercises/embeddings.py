@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import torch
 
-from gpt2lab.exercises.checks import CheckResult, not_answered
+from gpt2lab.exercises.checks import CheckResult, as_vector, as_whole, not_answered
 
 
 def check_embedding_row(lab, word: str, answer: int | None) -> CheckResult:
@@ -16,6 +16,9 @@ def check_embedding_row(lab, word: str, answer: int | None) -> CheckResult:
     if answer is None:
         return not_answered("Set answer to a row number (an int): the token id of the word.")
     ids = lab.encode(word)
+    answer = as_whole(answer)
+    if answer is None:
+        return CheckResult(False, "Give the row as one whole number (an int or a one-number tensor).")
     if len(ids) != 1:
         return CheckResult(False, f"{word!r} is {len(ids)} tokens in this tokenizer; pick a word that is one token.")
     if answer == ids[0]:
@@ -28,7 +31,9 @@ def check_block0_input(lab, trace, position: int, answer: torch.Tensor | None) -
     if answer is None:
         return not_answered("Set answer to a tensor of shape (d_model,), built from lab.weights.")
     expected = trace["blocks.0.resid_pre"][position]
-    answer = torch.as_tensor(answer, dtype=expected.dtype, device=expected.device)
+    answer = as_vector(answer, expected)
+    if answer is None:
+        return CheckResult(False, "Give a tensor of numbers, built from lab.weights.")
     if answer.shape != expected.shape:
         return CheckResult(False, f"Your tensor has shape {tuple(answer.shape)}; it should be one vector of {expected.shape[0]} numbers.")
     if torch.allclose(answer, expected, atol=1e-6):
@@ -43,6 +48,7 @@ def check_position_parameters(lab, answer: int | None) -> CheckResult:
     if answer is None:
         return not_answered("Set answer to an int: the number of parameters in the position embedding matrix.")
     expected = lab.config.n_ctx * lab.config.d_model
+    answer = as_whole(answer)
     if answer == expected:
         return CheckResult(True, f"{lab.config.n_ctx} positions x {lab.config.d_model} dimensions = {expected:,}: one learned vector per position.")
     return CheckResult(False, "Not yet: it is one row per position in the context window, d_model numbers per row.")

@@ -7,19 +7,30 @@ and returns a :class:`~gpt2lab.exercises.checks.CheckResult`; it never raises fo
 from __future__ import annotations
 
 import math
+import re
 
 import torch
 
 from gpt2lab.training.classify import Classifier, LabelledData, last_token_positions
-from gpt2lab.exercises.checks import CheckResult, not_answered
+from gpt2lab.exercises.checks import CheckResult, as_number, not_answered
+
+
+def normalised_sentence(text: str) -> str:
+    """A sentence reduced to its lower-case words: case, spaces and punctuation do not make a sentence new.
+
+    >>> normalised_sentence("  The ship sank.  ") == normalised_sentence("the ship   SANK")
+    True
+    """
+    return " ".join(re.findall(r"[\w']+", text.lower()))
 
 
 def check_perplexity(answer: float | None, loss: float) -> CheckResult:
     """Exercise 1: the perplexity of a validation loss of ``loss`` nats per token (within 1%)."""
     if answer is None:
         return not_answered("Set answer to a number and run the cell again.")
-    if isinstance(answer, bool) or not isinstance(answer, (int, float)):
-        return CheckResult(False, "Give the perplexity as a number, such as 42.0.")
+    answer = as_number(answer)  # a float, a NumPy scalar or a 0-d tensor such as torch.exp(loss)
+    if answer is None:
+        return CheckResult(False, "Give the perplexity as one number, such as 42.0.")
     right = math.exp(loss)
     if abs(answer - right) <= 0.01 * right:
         return CheckResult(True, f"exp({loss:.3f}) = {right:.1f}: at each position the model is about as unsure as a "
@@ -58,8 +69,8 @@ def check_own_sentence(sentence: str | None, label: str | None, clf: Classifier,
         return CheckResult(False, "Write a sentence of at least three words.")
     if label not in clf.classes:
         return CheckResult(False, f"label must be one of {', '.join(clf.classes)}.")
-    known = {ex.text.strip().lower() for ex in data.train + data.test}
-    if sentence.strip().lower() in known:
+    known = {normalised_sentence(ex.text) for ex in data.train + data.test}
+    if normalised_sentence(sentence) in known:
         return CheckResult(False, "That sentence is in the dataset; write one of your own.")
     probs = clf.probabilities([sentence])[0]
     predicted = clf.classes[int(probs.argmax())]

@@ -7,11 +7,11 @@ Each checker takes the learner's answer (``None`` while unanswered) and what it 
 from __future__ import annotations
 
 from gpt2lab.generation.loop import STOPPED_AT_END_OF_TEXT, positions_computed
-from gpt2lab.exercises.checks import CheckResult, not_answered
+from gpt2lab.exercises.checks import CheckResult, as_whole, not_answered
 
 
 def _whole(answer) -> bool:
-    return isinstance(answer, int) and not isinstance(answer, bool)
+    return as_whole(answer) is not None
 
 
 def check_cache_length(stepper, answer: int | None) -> CheckResult:
@@ -20,6 +20,7 @@ def check_cache_length(stepper, answer: int | None) -> CheckResult:
         return not_answered("Set answer to an int: the number of positions whose keys and values are cached.")
     if not _whole(answer):
         return CheckResult(False, "Give the number of positions as an int.")
+    answer = as_whole(answer)
     expected, total = stepper.cache.length, len(stepper.ids)
     if answer == expected:
         return CheckResult(True, f"{expected} of the {total} tokens: the newest token has not been read yet; the next "
@@ -35,6 +36,7 @@ def check_positions_without_cache(prompt_length: int, n_new: int, answer: int | 
         return not_answered("Set answer to an int: add up the length of the text read at every step.")
     if not _whole(answer):
         return CheckResult(False, "Give the number of positions as an int.")
+    answer = as_whole(answer)
     expected = positions_computed(prompt_length, n_new, cache=False)
     cached = positions_computed(prompt_length, n_new, cache=True)
     if answer == expected:

@@ -6,26 +6,19 @@ Each checker takes the logits it is about (the last position's, shape (vocab,)) 
 
 from __future__ import annotations
 
-import math
-
 import torch
 
 from gpt2lab.generation.sampling import SamplingSettings, filter_distribution
-from gpt2lab.exercises.checks import CheckResult, not_answered
-
-
-def _number(answer) -> bool:
-    return isinstance(answer, (int, float)) and not isinstance(answer, bool) and math.isfinite(answer)
+from gpt2lab.exercises.checks import CheckResult, as_number, as_whole, not_answered
 
 
 def check_temperature_probability(logits: torch.Tensor, temperature: float, answer: float | None) -> CheckResult:
     """Exercise 1: the probability of the most likely token at ``temperature``, computed by hand."""
     if answer is None:
         return not_answered("Set answer to a float: softmax(logits / temperature), then its largest value.")
-    if isinstance(answer, torch.Tensor) and answer.numel() == 1:
-        answer = answer.item()
-    if not _number(answer):
-        return CheckResult(False, "Give one number, a probability between 0 and 1 (use .item() on a one-number tensor).")
+    answer = as_number(answer)  # a float, a NumPy scalar or a one-number tensor
+    if answer is None:
+        return CheckResult(False, "Give one number, a probability between 0 and 1.")
     expected = float(torch.softmax(logits.float() / temperature, -1).max())
     plain = float(torch.softmax(logits.float(), -1).max())
     if abs(answer - expected) < 1e-4:
@@ -42,8 +35,9 @@ def check_top_p_count(logits: torch.Tensor, top_p: float, answer: int | None) ->
     """Exercise 2: how many tokens survive top-p ``top_p`` (at temperature 1, no top-k)."""
     if answer is None:
         return not_answered("Set answer to an int: the number of tokens the nucleus keeps.")
-    if isinstance(answer, bool) or not isinstance(answer, int):
-        return CheckResult(False, "Give the count as an int.")
+    answer = as_whole(answer)
+    if answer is None:
+        return CheckResult(False, "Give the count as one whole number.")
     expected = filter_distribution(logits, SamplingSettings(top_p=top_p)).n_kept
     if answer == expected:
         return CheckResult(True, f"{expected} tokens hold at least {top_p:g} of the probability; the other "
@@ -58,7 +52,8 @@ def check_sharp_temperature(logits: torch.Tensor, answer: float | None, target: 
     """Exercise 3: a temperature at which the most likely token gets more than ``target`` of the probability."""
     if answer is None:
         return not_answered(f"Set answer to a positive number: a temperature that gives the top token more than {target:g}.")
-    if not _number(answer) or answer <= 0:
+    answer = as_number(answer)
+    if answer is None or answer <= 0:
         return CheckResult(False, "Give a temperature above 0 (0 is greedy: no distribution to speak of).")
     top = float(torch.softmax(logits.float() / answer, -1).max())
     if top > target:

@@ -6,19 +6,22 @@ Each checker takes the learner's answer (``None`` while unanswered) and returns 
 
 from __future__ import annotations
 
-from gpt2lab.exercises.checks import CheckResult, not_answered
+from gpt2lab.exercises.checks import CheckResult, as_whole, not_answered
 
 # The course, notebook by notebook: number -> (file stem, what it is about).
 COURSE = {
-    "00": ("00_start_here", "the essay generator and this map"),
+    "00": ("00_start_here", "the essay generator, the whole picture and this map"),
     "01": ("01_tokenization", "text to token ids and back"),
     "02": ("02_embeddings", "ids to vectors: token and position embeddings"),
     "03": ("03_masked_self_attention", "how positions read each other"),
     "04": ("04_transformer_block", "attention + MLP + LayerNorm + residual stream"),
+    "05": ("05_why_this_token", "why this token: surprise, attribution, ablation and patching"),
     "06": ("06_logits_and_sampling", "scores for the next token, and choosing one"),
     "07": ("07_autoregressive_generation", "one token at a time, the KV cache, when to stop"),
     "08": ("08_model_sizes", "small, medium, large, XL"),
+    "09": ("09_how_gpt2_learned", "the next-token objective, cross-entropy, a small GPT-2 trained live"),
     "10": ("10_fine_tuning", "adapting GPT-2 to a text and to a task"),
+    "11": ("11_assemble_gpt2", "the capstone: write GPT-2's forward pass yourself"),
 }
 
 
@@ -27,8 +30,9 @@ def check_prompt_length(lab, prompt: str, answer: int | None) -> CheckResult:
     if answer is None:
         return not_answered("Set answer to an int: the number of token ids lab.encode gives for the prompt.")
     expected = len(lab.encode(prompt))
-    if isinstance(answer, bool) or not isinstance(answer, int):
-        return CheckResult(False, "Give the number of tokens as an int.")
+    answer = as_whole(answer)
+    if answer is None:
+        return CheckResult(False, "Give the number of tokens as a whole number.")
     if answer == expected:
         return CheckResult(True, f"{expected} tokens for {len(prompt)} characters: the model reads tokens, not letters.")
     if answer == len(prompt):

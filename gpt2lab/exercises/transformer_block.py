@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 
 from gpt2lab.model.layernorm import layer_norm
-from gpt2lab.exercises.checks import CheckResult, not_answered
+from gpt2lab.exercises.checks import CheckResult, as_vector, as_whole, not_answered
 
 
 def _close(answer: torch.Tensor, expected: torch.Tensor) -> bool:
@@ -23,7 +23,9 @@ def check_block_output(trace, layer: int, answer: torch.Tensor | None) -> CheckR
         return not_answered("Set answer to a tensor of shape (T, d_model) built from three of the block's stages.")
     name = f"blocks.{layer}."
     expected = trace[name + "resid_post"]
-    answer = torch.as_tensor(answer, dtype=expected.dtype, device=expected.device)
+    answer = as_vector(answer, expected)
+    if answer is None:
+        return CheckResult(False, "Give a tensor of shape (T, d_model).")
     if answer.shape != expected.shape:
         return CheckResult(False, f"Your tensor has shape {tuple(answer.shape)}; the stream is {tuple(expected.shape)} (T, d_model).")
     if _close(answer, expected):
@@ -42,7 +44,9 @@ def check_layer_norm_by_hand(lab, trace, layer: int, position: int, answer: torc
     w, eps = lab.weights.blocks[layer], lab.config.layer_norm_eps
     x = trace["resid_mid", layer][position]  # (d_model,)
     expected = trace["ln2", layer][position]
-    answer = torch.as_tensor(answer, dtype=expected.dtype, device=expected.device).detach()
+    answer = as_vector(answer, expected)
+    if answer is None:
+        return CheckResult(False, "Give a tensor of shape (d_model,).")
     if answer.shape != expected.shape:
         return CheckResult(False, f"Your tensor has shape {tuple(answer.shape)}; it should be one vector of {expected.shape[0]} numbers.")
     if _close(answer, expected):
@@ -51,8 +55,11 @@ def check_layer_norm_by_hand(lab, trace, layer: int, position: int, answer: torc
     with torch.no_grad():
         if _close(answer, layer_norm(x[None], ones, zeros, eps)[0]):
             return CheckResult(False, "Normalised correctly; now multiply by ln2_weight and add ln2_bias (the learned part).")
-        if _close(answer, (x - x.mean()) / x.std() * w.ln2_weight + w.ln2_bias):
-            return CheckResult(False, "Close: LayerNorm divides by the biased standard deviation (divide by d, not d - 1) plus eps.")
+        unbiased = [(x - x.mean()) / torch.sqrt(x.var(unbiased=True) + eps), (x - x.mean()) / x.std()]
+        if any(_close(answer, u * w.ln2_weight + w.ln2_bias) for u in unbiased):  # with eps, as the learner writes it, or without
+            return CheckResult(False, "Close: LayerNorm uses the biased variance (divide by d, not d - 1), plus eps.")
+        if _close(answer, (x - x.mean()) / x.std(unbiased=False) * w.ln2_weight + w.ln2_bias):
+            return CheckResult(False, "Close: add eps (lab.config.layer_norm_eps) to the variance before the square root.")
     return CheckResult(False, "Not yet: use blocks.{layer}.resid_mid at that position, its mean and variance, and the block's ln2 weights.")
 
 
@@ -64,8 +71,8 @@ def check_first_agreeing_reading(lens, answer: int | str | None) -> CheckResult:
     if answer is None:
         return not_answered("Set answer to the index of the row (0 is 'embeddings') or its label, like 'after block 1'.")
     expected = lens.first_layer_agreeing()
-    index = lens.labels.index(answer) if isinstance(answer, str) and answer in lens.labels else answer
-    if not isinstance(index, int) or isinstance(index, bool):
+    index = lens.labels.index(answer) if isinstance(answer, str) and answer in lens.labels else as_whole(answer)
+    if index is None or not 0 <= index < len(lens.labels):
         return CheckResult(False, f"Give an int between 0 and {len(lens.labels) - 1}, or a label such as {lens.labels[-1]!r}.")
     if index == expected:
         return CheckResult(True, f"From {lens.labels[expected]!r} on, the top guess is already {lens.final_token!r}: "
@@ -74,3 +81,34 @@ def check_first_agreeing_reading(lens, answer: int | str | None) -> CheckResult:
         return CheckResult(False, f"Look at earlier rows: {lens.final_token!r} is already the top guess before {lens.labels[index]!r}.")
     return CheckResult(False, f"At {lens.labels[index]!r} the top guess is {lens.top_tokens[index][0]!r}, "
                               f"not the final answer {lens.final_token!r}; look further down.")
+
+
+def settled_positions(lab, trace, before_last: int = 1) -> list[int]:
+    """The positions of ``trace`` whose logit-lens reading ``before_last`` blocks before the end already has the
+    model's final top token as its top guess (one lens per position, from the trace's own stages)."""
+    from gpt2lab.analysis.logit_lens import lens_logits
+
+    w, n = lab.weights, lab.config.n_layer
+    stage = "blocks.0.resid_pre" if n - before_last <= 0 else f"blocks.{n - before_last - 1}.resid_post"
+    early = lens_logits(trace[stage], w.ln_final_weight, w.ln_final_bias, lab.config.layer_norm_eps, w.unembedding)
+    return (early.argmax(-1) == trace.logits.argmax(-1)).nonzero().flatten().tolist()
+
+
+def check_settled_positions(lab, trace, answer) -> CheckResult:
+    """Exercise 3: at how many positions of ``trace`` is the lens's top guess BEFORE the last block already the
+    model's final answer? (Non-degenerate on any depth: on the 4-block model as on GPT-2's 12 to 48.)"""
+    if answer is None:
+        return not_answered("Set answer to an int: the number of positions whose reading after the second-to-last "
+                            "block already agrees with the final answer.")
+    settled = settled_positions(lab, trace)
+    expected, T = len(settled), len(trace.tokens)
+    answer = as_whole(answer)
+    if answer is None:
+        return CheckResult(False, f"Give a count, a whole number between 0 and {T}.")
+    if answer == expected:
+        return CheckResult(True, f"{expected} of {T} positions ({settled}) have settled before the last block: there, "
+                                 "the last block only sharpens a guess already made.")
+    if answer == T - expected:
+        return CheckResult(False, "That counts the positions that have NOT settled; count those that agree.")
+    return CheckResult(False, "Not yet: for each position, compare the lens's top token after the second-to-last block "
+                              "with the model's own top token (trace.logits[position].argmax()).")

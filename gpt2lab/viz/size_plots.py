@@ -21,7 +21,9 @@ def parameter_breakdown_plot(sizes: list[ModelSize], share: bool = False) -> Fig
     """Stacked bars: each model's parameters split into embeddings, attention, MLP and LayerNorm.
 
     With ``share=True`` each bar shows fractions of that model's total instead of millions, which makes
-    the lesson plain: the MLPs hold about two thirds of a big model, the embeddings most of a small one.
+    the lesson plain: the MLPs hold the largest share of the four GPT-2 sizes (about two thirds of GPT-2 XL); the
+    token embedding's share grows as models shrink: 31% of GPT-2 small, and 47% of the shallow distilgpt2, where
+    it outweighs the MLPs (35%).
     """
     fig, axes = new_figure(width=8, height=4.5)
     ax = axes[0, 0]

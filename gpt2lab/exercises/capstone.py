@@ -1,0 +1,193 @@
+"""The checker of ``notebooks/11_assemble_gpt2.ipynb``: your own GPT-2 forward pass, compared stage by stage.
+
+The learner writes ``my_forward(ids, weights, config, record)``: ``ids`` (T,) token ids, ``weights`` the kit's
+:class:`~gpt2lab.model.weights.GPT2Weights`, ``config`` its :class:`~gpt2lab.model.config.ModelConfig`, and
+``record(name, tensor)`` to call with each stage under its kit name (``"blocks.0.resid_pre"``,
+``"blocks.{i}.ln1"``, ``"blocks.{i}.attn_out"``, ``"blocks.{i}.resid_mid"``, ``"blocks.{i}.ln2"``,
+``"blocks.{i}.mlp_out"``, ``"blocks.{i}.resid_post"``, ``"ln_final"``); it returns the logits (T, vocab_size).
+
+:func:`check_forward` runs it on a short prompt, compares every recorded stage with the kit's own trace in
+the order the model computes them, and names the first stage that differs. To say *why* it differs, it
+runs the classic mistakes itself (:data:`MISTAKES`) and reports the one whose numbers are the learner's.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from gpt2lab.exercises.checks import CheckResult
+
+PROMPT = "It is a truth universally acknowledged, that a single man"
+
+# The mistakes the checker recognises, each with the sentence it says.
+MISTAKES = {
+    "unbiased_variance": "LayerNorm divides by the BIASED variance: mean of (x - mean)**2 over d, not d - 1 "
+                         "(torch.var(x, unbiased=False), or x.var(-1, correction=0)), plus eps.",
+    "no_scale": "The attention scores are q @ k.T divided by sqrt(d_head); without it the softmax saturates.",
+    "no_mask": "The causal mask is missing: before the softmax, set the scores of every key after its query to "
+               "-inf (torch.triu(..., diagonal=1)), so no position reads the future.",
+    "post_ln": "GPT-2 is pre-LN: each sub-layer reads a normalised COPY, x = x + attn(ln1(x)) and x = x + mlp(ln2(x)); "
+               "normalising after the addition, x = ln1(x + attn(x)), is the original Transformer's (and GPT-1's) order.",
+    "relu": "GPT-2's MLP uses GELU (the tanh approximation: gelu_new), not ReLU.",
+    "untied_head": "GPT-2 ties its head to the token embedding: logits = ln_final @ weights.token_embedding.T, "
+                   "no matrix of its own.",
+    "conv1d_layout": "Hugging Face's Conv1D stores each weight as (d_in, d_out): compute x @ weight + bias, "
+                     "not x @ weight.T (nn.Linear's layout).",
+}
+
+# What each stage computes, for the hint when no known mistake matches.
+STAGE_HINTS = {
+    "resid_pre": "the token embedding row of each id plus the position embedding row of each position",
+    "ln1": "LayerNorm of the stream with ln1_weight and ln1_bias",
+    "attn_out": "masked multi-head attention of ln1, heads concatenated, then out_weight and out_bias",
+    "resid_mid": "the stream plus attn_out",
+    "ln2": "LayerNorm of resid_mid with ln2_weight and ln2_bias",
+    "mlp_out": "fc_weight, GELU, then proj_weight, applied to ln2",
+    "resid_post": "resid_mid plus mlp_out",
+    "ln_final": "the final LayerNorm of the last block's output",
+    "logits": "ln_final times the token embedding, transposed",
+}
+
+
+def checked_stages(n_layer: int) -> list[str]:
+    """The stages compared, in the order the forward pass computes them."""
+    names = ["blocks.0.resid_pre"]
+    for i in range(n_layer):
+        names += [f"blocks.{i}.{s}" for s in ("ln1", "attn_out", "resid_mid", "ln2", "mlp_out", "resid_post")]
+    return names + ["ln_final", "logits"]
+
+
+def _layer_norm(x, weight, bias, eps, unbiased=False):
+    mean = x.mean(-1, keepdim=True)
+    var = x.var(-1, keepdim=True, unbiased=unbiased)
+    return (x - mean) / torch.sqrt(var + eps) * weight + bias
+
+
+def _gelu_tanh(x):
+    return 0.5 * x * (1.0 + torch.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * x**3)))
+
+
+def mistaken_forward(ids: torch.Tensor, weights, config, mistake: str | None = None) -> dict[str, torch.Tensor]:
+    """GPT-2's forward pass written out in plain torch, with one of :data:`MISTAKES` made on purpose (or none).
+
+    Returns the stages it computes by name (the post-LN variant has no ln1/ln2 of its own). The checker
+    compares these with a learner's stages to name the mistake; ``mistake=None`` is the right answer.
+    """
+    stages = {}
+    eps, n_head = config.layer_norm_eps, config.n_head
+    T = ids.shape[0]
+    ln = lambda x, w, b: _layer_norm(x, w, b, eps, unbiased=mistake == "unbiased_variance")  # noqa: E731
+    right = lambda x, W: x @ W.T if mistake == "conv1d_layout" and W.shape[0] == W.shape[1] else x @ W  # noqa: E731
+
+    def attn(x, w):  # x: (T, d_model)
+        q, k, v = (x @ w.qkv_weight + w.qkv_bias).split(config.d_model, dim=-1)  # 3 x (T, d_model)
+        q, k, v = (t.view(T, n_head, -1).transpose(0, 1) for t in (q, k, v))  # (n_head, T, d_head)
+        scores = q @ k.transpose(-1, -2)  # (n_head, T, T)
+        if mistake != "no_scale":
+            scores = scores / math.sqrt(q.shape[-1])
+        if mistake != "no_mask":
+            future = torch.triu(torch.ones(T, T, dtype=torch.bool, device=x.device), diagonal=1)
+            scores = scores.masked_fill(future, float("-inf"))
+        z = torch.softmax(scores, dim=-1) @ v  # (n_head, T, d_head)
+        return right(z.transpose(0, 1).reshape(T, -1), w.out_weight) + w.out_bias  # (T, d_model)
+
+    def mlp(x, w):
+        h = x @ w.fc_weight + w.fc_bias  # (T, d_mlp)
+        h = torch.relu(h) if mistake == "relu" else _gelu_tanh(h)
+        return h @ w.proj_weight + w.proj_bias  # (T, d_model)
+
+    positions = torch.arange(T, device=ids.device)
+    x = stages["blocks.0.resid_pre"] = weights.token_embedding[ids] + weights.position_embedding[positions]
+    for i, w in enumerate(weights.blocks):
+        name = f"blocks.{i}."
+        if mistake == "post_ln":
+            stages[name + "attn_out"] = a = attn(x, w)
+            x = stages[name + "resid_mid"] = ln(x + a, w.ln1_weight, w.ln1_bias)
+            stages[name + "mlp_out"] = m = mlp(x, w)
+            x = stages[name + "resid_post"] = ln(x + m, w.ln2_weight, w.ln2_bias)
+            continue
+        h = stages[name + "ln1"] = ln(x, w.ln1_weight, w.ln1_bias)
+        stages[name + "attn_out"] = a = attn(h, w)
+        x = stages[name + "resid_mid"] = x + a
+        h = stages[name + "ln2"] = ln(x, w.ln2_weight, w.ln2_bias)
+        stages[name + "mlp_out"] = m = mlp(h, w)
+        x = stages[name + "resid_post"] = x + m
+    x = stages["ln_final"] = ln(x, weights.ln_final_weight, weights.ln_final_bias)
+    head = weights.token_embedding
+    if mistake == "untied_head":  # a head of its own: a fresh matrix, as `nn.Linear(d_model, vocab)` would give
+        head = torch.randn(head.shape, generator=torch.Generator().manual_seed(0)).to(head) * 0.02
+    stages["logits"] = x @ head.T
+    return stages
+
+
+def _close(a, b) -> bool:
+    if not isinstance(a, torch.Tensor) or a.shape != b.shape:
+        return False
+    a = a.detach().to(dtype=b.dtype, device=b.device)
+    return bool(torch.allclose(a, b, atol=1e-4 * max(1.0, b.abs().max().item()), rtol=1e-4))
+
+
+def _diagnose(stage: str, given: dict, ids, weights, config) -> str | None:
+    """The known mistake whose numbers are the learner's: at the first differing stage, else at the logits."""
+    variants = {m: mistaken_forward(ids, weights, config, m) for m in MISTAKES}
+    for where in (stage, "logits"):
+        for mistake, stages in variants.items():
+            if where in stages and where in given and _close(given[where], stages[where]):
+                return mistake
+    return None
+
+
+def check_forward(fn, lab, prompt: str = PROMPT) -> CheckResult:
+    """Run ``fn(ids, weights, config, record)`` on ``prompt`` and compare it with the kit, stage by stage.
+
+    Passes when every stage ``fn`` records, and the logits it returns, equal the kit's trace; otherwise names
+    the first stage that differs and, when it recognises it, the mistake (see :data:`MISTAKES`).
+    """
+    if fn is None:
+        return CheckResult(False, "Define my_forward(ids, weights, config, record) and run the cell again.", answered=False)
+    if not callable(fn):
+        return CheckResult(False, "Pass your function itself: check_forward(my_forward, lab).")
+    ids = lab.to_ids(prompt)  # (T,)
+    trace = lab.trace(ids)
+    given: dict[str, torch.Tensor] = {}
+
+    def record(name, tensor):
+        given[name] = tensor
+        return tensor
+
+    weights, config = lab.weights, lab.config
+    with torch.no_grad():
+        try:
+            logits = fn(ids, weights, config, record)
+        except RuntimeError as error:  # a shape error: most often a weight used in the wrong layout
+            if "mat1 and mat2" in str(error) or "shape" in str(error) or "size" in str(error):
+                return CheckResult(False, f"Your function stopped at a shape mismatch ({str(error).splitlines()[0]}). "
+                                          + MISTAKES["conv1d_layout"])
+            return CheckResult(False, f"Your function raised {type(error).__name__}: {str(error).splitlines()[0]}")
+        except Exception as error:  # noqa: BLE001 - the learner's code: report it in one line, never a traceback
+            return CheckResult(False, f"Your function raised {type(error).__name__}: {error}")
+        if isinstance(logits, torch.Tensor):
+            given.setdefault("logits", logits)
+        stages = checked_stages(config.n_layer)
+        if "logits" not in given:
+            return CheckResult(False, "Return the logits, a tensor of shape (T, vocab_size).")
+        compared = 0
+        for stage in stages:
+            if stage not in given:
+                continue
+            compared += 1
+            if _close(given[stage], trace[stage]):
+                continue
+            if given[stage].shape != trace[stage].shape:
+                why = f"it has shape {tuple(given[stage].shape)}, the kit's {tuple(trace[stage].shape)}."
+            else:
+                mistake = _diagnose(stage, given, ids, weights, config)
+                short = stage.split(".")[-1]
+                if mistake is None and stage == "logits" and "ln_final" in given:  # ln_final was right: the head is not
+                    mistake = "untied_head"
+                why = MISTAKES[mistake] if mistake else f"it should be {STAGE_HINTS[short]}."
+            return CheckResult(False, f"First difference at {stage!r}: {why}")
+    return CheckResult(True, f"All {compared} stages you recorded, and the logits, equal the kit's trace of {len(ids)} "
+                             "tokens: you have written GPT-2's forward pass.")

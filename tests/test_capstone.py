@@ -1,0 +1,127 @@
+"""The capstone's checker: a correct forward pass passes; each classic mistake gets its own message."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from gpt2lab.exercises.capstone import MISTAKES, check_forward, mistaken_forward
+
+from helpers import random_lab
+
+
+def learner_forward(ids, weights, config, record, *, unbiased=False, scale=True, mask=True, post_ln=False,
+                    act="gelu", head=None, linear_layout=False):
+    """A learner's forward pass, written from scratch; each keyword makes one classic mistake."""
+    T, H = ids.shape[0], config.n_head
+
+    def ln(x, w, b):
+        var = x.var(-1, keepdim=True, unbiased=unbiased)
+        return (x - x.mean(-1, keepdim=True)) / torch.sqrt(var + config.layer_norm_eps) * w + b
+
+    def lin(x, W, b):
+        return (x @ W.T if linear_layout else x @ W) + b
+
+    def attn(x, w):
+        q, k, v = lin(x, w.qkv_weight, w.qkv_bias).split(config.d_model, -1)
+        q, k, v = (t.view(T, H, -1).transpose(0, 1) for t in (q, k, v))
+        s = q @ k.transpose(-1, -2)
+        if scale:
+            s = s / math.sqrt(q.shape[-1])
+        if mask:
+            s = s.masked_fill(torch.triu(torch.ones(T, T, dtype=torch.bool), 1), float("-inf"))
+        z = (s.softmax(-1) @ v).transpose(0, 1).reshape(T, -1)
+        return lin(z, w.out_weight, w.out_bias)
+
+    def mlp(x, w):
+        h = x @ w.fc_weight + w.fc_bias
+        h = torch.relu(h) if act == "relu" else 0.5 * h * (1 + torch.tanh(math.sqrt(2 / math.pi) * (h + 0.044715 * h**3)))
+        return h @ w.proj_weight + w.proj_bias
+
+    x = record("blocks.0.resid_pre", weights.token_embedding[ids] + weights.position_embedding[:T])
+    for i, w in enumerate(weights.blocks):
+        if post_ln:
+            x = record(f"blocks.{i}.resid_mid", ln(x + record(f"blocks.{i}.attn_out", attn(x, w)), w.ln1_weight, w.ln1_bias))
+            x = record(f"blocks.{i}.resid_post", ln(x + record(f"blocks.{i}.mlp_out", mlp(x, w)), w.ln2_weight, w.ln2_bias))
+            continue
+        a = record(f"blocks.{i}.attn_out", attn(record(f"blocks.{i}.ln1", ln(x, w.ln1_weight, w.ln1_bias)), w))
+        x = record(f"blocks.{i}.resid_mid", x + a)
+        m = record(f"blocks.{i}.mlp_out", mlp(record(f"blocks.{i}.ln2", ln(x, w.ln2_weight, w.ln2_bias)), w))
+        x = record(f"blocks.{i}.resid_post", x + m)
+    x = record("ln_final", ln(x, weights.ln_final_weight, weights.ln_final_bias))
+    return x @ (weights.token_embedding if head is None else head).T
+
+
+@pytest.fixture(scope="module", params=[(2, 4, 32, 64, 512), (3, 2, 48, 64, 300)])
+def lab(request):
+    return random_lab(request.param, seed=3)
+
+
+def test_correct_forward_passes(lab):
+    verdict = check_forward(learner_forward, lab)
+    assert verdict.passed, verdict.message
+
+
+def test_correct_forward_passes_on_the_embedded_model():
+    import gpt2lab
+
+    assert check_forward(learner_forward, gpt2lab.load("tiny"))
+
+
+def test_the_right_answer_of_the_checker_is_the_kit(lab):
+    ids = lab.to_ids("The cat sat on the mat.")
+    mine, kit = mistaken_forward(ids, lab.weights, lab.config), lab.trace(ids)
+    for name, value in mine.items():
+        torch.testing.assert_close(value, kit[name], atol=1e-5, rtol=1e-5)
+
+
+def test_unanswered_and_not_callable(lab):
+    assert not check_forward(None, lab).answered
+    assert "function itself" in check_forward(3, lab).message
+
+
+@pytest.mark.parametrize("mistake, wrong, first_stage", [
+    ("unbiased_variance", dict(unbiased=True), "blocks.0.ln1"),
+    ("no_scale", dict(scale=False), "blocks.0.attn_out"),
+    ("no_mask", dict(mask=False), "blocks.0.attn_out"),
+    ("post_ln", dict(post_ln=True), "blocks.0.attn_out"),
+    ("relu", dict(act="relu"), "blocks.0.mlp_out"),
+    ("conv1d_layout", dict(linear_layout=True), None),  # qkv's (d, 3d) weight as x @ W.T: a shape error
+])
+def test_each_mistake_gets_its_own_message(lab, mistake, wrong, first_stage):
+    verdict = check_forward(lambda *a: learner_forward(*a, **wrong), lab)
+    assert not verdict.passed
+    assert MISTAKES[mistake] in verdict.message, verdict.message
+    if first_stage:
+        assert repr(first_stage) in verdict.message
+    others = [m for m in MISTAKES if m != mistake]
+    assert not any(MISTAKES[m] in verdict.message for m in others)
+
+
+def test_untied_head_is_named(lab):
+    head = torch.randn(lab.weights.token_embedding.shape, generator=torch.Generator().manual_seed(7))
+    verdict = check_forward(lambda *a: learner_forward(*a, head=head), lab)
+    assert not verdict and "'logits'" in verdict.message and MISTAKES["untied_head"] in verdict.message
+
+
+def test_conv1d_layout_on_the_square_matrix_only(lab):
+    """x @ W.T on out_weight alone (square, so no shape error) is still named."""
+
+    def square_wrong(ids, weights, config, record):
+        import dataclasses
+
+        blocks = [dataclasses.replace(w, out_weight=w.out_weight.T) for w in weights.blocks]
+        return learner_forward(ids, dataclasses.replace(weights, blocks=blocks), config, record)
+
+    verdict = check_forward(square_wrong, lab)
+    assert not verdict and MISTAKES["conv1d_layout"] in verdict.message and "'blocks.0.attn_out'" in verdict.message
+
+
+def test_an_unknown_error_is_one_line(lab):
+    def broken(ids, weights, config, record):
+        raise KeyError("wte")
+
+    verdict = check_forward(broken, lab)
+    assert not verdict and "KeyError" in verdict.message
