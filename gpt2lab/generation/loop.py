@@ -115,7 +115,7 @@ def next_distribution(lab, prompt: str, settings: SamplingSettings | None = None
     """
     check_prompt(prompt)
     trace = lab.trace(prompt, keep=("logits",))
-    return filter_distribution(last_position_logits(trace.logits), settings or SamplingSettings())
+    return filter_distribution(last_position_logits(trace.logits), settings or SamplingSettings(), trace.context_ids.tolist())
 
 
 # --- building blocks shared by generate() and the Stepper ------------------------------------------------
@@ -174,7 +174,7 @@ def take_step(
     """
     kept, keep_logits = trace_keep(keep, lab.config.n_layer)
     trace = lab.trace(ids[cache.length :], cache=cache, keep=kept)  # one position, except the first step
-    dist = filter_distribution(last_position_logits(trace.logits), settings)  # (vocab,) tensors
+    dist = filter_distribution(last_position_logits(trace.logits), settings, context_ids=ids)  # (vocab,) tensors
     if not keep_logits:
         del trace.activations["logits"]  # (T, vocab) is the biggest stage: drop it unless asked for
     forced = token_id is not None
@@ -216,6 +216,10 @@ def generate(
     keep: Iterable[str] | None = DEFAULT_KEEP,
     distributions: bool = True,
     stop_when: Callable[[list[Step]], str | None] | None = None,
+    repetition_penalty: float = 1.0,
+    no_repeat_ngram_size: int = 0,
+    min_p: float = 0.0,
+    num_beams: int = 1,
 ) -> GenerationResult:
     """Continue ``prompt`` token by token; return the text, a :class:`Step` per token and the stop reason.
 
@@ -225,9 +229,19 @@ def generate(
     ``distributions`` decide how much each step record holds (see :func:`take_step`).
     ``stop_when(steps)`` adds a stopping rule of the caller's (the essay generator stops after enough
     paragraphs): it returns the reason to stop, or None to go on.
+    ``repetition_penalty``, ``no_repeat_ngram_size`` and ``min_p`` are the further stages of
+    :mod:`gpt2lab.generation.sampling`. ``num_beams`` above 1 runs beam search instead
+    (:func:`gpt2lab.generation.beam.beam_search`, equal to ``generate(num_beams=k, do_sample=False)``)
+    and returns its :class:`~gpt2lab.generation.beam.BeamResult`.
     """
     if settings is None:
-        settings = SamplingSettings(temperature=temperature, top_k=top_k, top_p=top_p, max_new_tokens=max_new_tokens, seed=seed)
+        settings = SamplingSettings(temperature=temperature, top_k=top_k, top_p=top_p, max_new_tokens=max_new_tokens, seed=seed,
+                                    repetition_penalty=repetition_penalty, no_repeat_ngram_size=no_repeat_ngram_size, min_p=min_p)
+    if num_beams != 1:
+        from gpt2lab.generation.beam import beam_search
+
+        return beam_search(lab, prompt, num_beams=num_beams, max_new_tokens=settings.max_new_tokens,
+                           repetition_penalty=settings.repetition_penalty, no_repeat_ngram_size=settings.no_repeat_ngram_size)
     check_prompt(prompt)
     prompt_ids = lab.to_ids(prompt).tolist()
     eos_id, n_ctx = end_of_text_id(lab), lab.config.n_ctx
