@@ -372,6 +372,8 @@ class Stepper:
         self.tree = BranchTree()
         self.cache = self.lab.new_cache()
         self.generator = make_generator(self.settings.seed)
+        self.seed_used = self.generator.initial_seed()  # the seed in force, even when settings.seed is None
+        self.actions: list[dict] = []  # every step, back and goto since the reset: what a saved session replays
 
     def step(self, token_id: int | None = None) -> Step:
         """Choose the next token with the current settings, or take ``token_id`` instead (a branch)."""
@@ -379,6 +381,7 @@ class Stepper:
         if reason is not None:
             raise LabError(f"Generation has stopped because {STOP_REASONS[reason]}; press Back or Reset to go on.")
         step = take_step(self.lab, self.cache, self.ids, self.settings, self.generator, token_id, self.keep)
+        self.actions.append({"do": "step", "token_id": token_id, "chosen": step.token_id, "settings": self.settings.to_dict()})
         self.steps.append(step)
         self.ids.append(step.token_id)
         self.tree.add(tuple(self.new_ids), step)
@@ -390,6 +393,7 @@ class Stepper:
             raise LabError("There is nothing to go back to: no token has been generated yet.")
         self.ids.pop()
         self.cache.truncate(min(self.cache.length, len(self.ids) - 1))  # keep the invariant: newest token unread
+        self.actions.append({"do": "back"})
         return self.steps.pop()
 
     def branch(self, token_id: int) -> Step:
@@ -421,6 +425,29 @@ class Stepper:
         self.steps = steps
         self.ids = list(self.prompt_ids) + list(path)
         self.cache.truncate(min(self.cache.length, len(self.prompt_ids) + common, len(self.ids) - 1))
+        self.actions.append({"do": "goto", "path": list(path)})
+
+    # -- sessions: save, load, hand out (gpt2lab.generation.session) ------------------------------------
+
+    def save(self, path) -> None:
+        """Save this session (model name, prompt, settings, seed, every action) as a small JSON file."""
+        from gpt2lab.generation.session import save_session
+
+        save_session(self, path)
+
+    @classmethod
+    def load(cls, path, lab) -> "Stepper":
+        """A stepper in the state a saved session was in, replayed on ``lab`` (the same model)."""
+        from gpt2lab.generation.session import load_session
+
+        return load_session(path, lab)
+
+    def save_html(self, path) -> None:
+        """Write the session as one self-contained offline HTML page: the text, each step's candidates, the tree."""
+        from gpt2lab.generation.session import session_html
+
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(session_html(self))
 
 
 # --- two small measures for the lessons ----------------------------------------------------------------------
