@@ -24,6 +24,7 @@ from gpt2lab.viz import attention_plots as plots
 from gpt2lab.viz.figures import figure_png
 from gpt2lab.viz.labels import quoted_token, token_label
 from gpt2lab.viz.presenter import themed
+from gpt2lab.widgets.controls import SaveControl
 
 MAX_TOKENS = 48  # more rows and columns than this make every heatmap unreadable
 # (label on the button, key): what the figure shows
@@ -75,12 +76,14 @@ class AttentionExplorer:
         self.text.observe(self.on_text_change, names="value")
         for control in (self.layer, self.head, self.query, self.show):
             control.observe(self.redraw, names="value")
+        self.save = SaveControl(lambda: self.figure, "attention.png")  # the figure shown, for a slide
         self.view = widgets.VBox([
             self.text,
             widgets.HBox([self.layer, self.head, self.query]),
             self.show,
             self.message,
             self.picture,
+            self.save.box,
         ])
         themed(self.view)  # the gpt2lab class, and the display mode's style inside (Colab)
         self.on_text_change()
