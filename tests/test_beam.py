@@ -27,7 +27,6 @@ def eos_prone_lab(shape, seed, boost):
     eos = end_of_text_id(lab)
     with torch.no_grad():
         lab.hf_model.transformer.wte.weight[eos] += boost * lab.hf_model.transformer.ln_f.bias
-        lab.hf_model.transformer.ln_f.bias.mul_(1.0)
     return lab
 
 
