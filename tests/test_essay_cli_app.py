@@ -72,7 +72,7 @@ def test_essay_stops_after_the_paragraphs_at_a_sentence_end(lab, monkeypatch):
 def test_essay_length_and_end_of_text(lab, monkeypatch):
     n = len(lab.encode(" One. Two. Three"))
     scripted(monkeypatch, lab, " One. Two. Three four five six seven eight")
-    essay = write_essay(lab, "Start:", max_new_tokens=n)
+    essay = write_essay(lab, "Start:", paragraphs=1, max_new_tokens=n)  # one paragraph: its share is the whole budget
     assert essay.stop_reason == STOPPED_AT_LENGTH and essay.text == "Start: One. Two." and len(essay.steps) == n
     assert essay.clean_end
     scripted(monkeypatch, lab, " All done.")
@@ -227,8 +227,10 @@ def test_gradio_app_serves_an_essay_on_localhost(model_folder):
         stream = urllib.request.urlopen(f"{base}/gradio_api/call/essay/{event_id}", timeout=60).read().decode()
         lines = stream.splitlines()
         assert "event: complete" in lines, stream
-        essay = json.loads(lines[lines.index("event: complete") + 1].removeprefix("data: "))[0]
+        reply = json.loads(lines[lines.index("event: complete") + 1].removeprefix("data: "))
+        essay = reply[0]
         assert essay.startswith("The cat sat")
+        assert reply[1].startswith("Stopped after ") and " of 1 paragraphs" in reply[1]  # the page says why it stopped
         # a bad setting comes back as the one sentence
         bad = {"data": ["", 1, 0.8, 40, 1.0, 20, 0]}
         request = urllib.request.Request(base + "/gradio_api/call/essay", json.dumps(bad).encode(),
@@ -244,3 +246,46 @@ def test_gradio_app_serves_an_essay_on_localhost(model_folder):
             proc.kill()
             output = proc.communicate()[0]
     assert "gradio.live" not in output  # no public share link unless asked
+
+
+# --- the essay keeps its word: N paragraphs, or it says why not ---------------------------------------------
+
+
+def test_a_paragraph_past_its_share_ends_at_its_next_sentence_end(lab, monkeypatch):
+    # no line break at all: the breaks are put in at the first sentence end after each share of tokens
+    text = " A b. C d. E f. G h. I j."
+    scripted(monkeypatch, lab, text)
+    n = len(lab.encode(text)) + 1
+    essay = write_essay(lab, "Go:", paragraphs=3, max_new_tokens=n)
+    share = n // 3  # 8 tokens: each paragraph ends at the first sentence end after 8 of its own tokens
+    assert essay.paragraphs == ["Go: A b. C d.", "E f. G h.", "I j."]
+    assert essay.text == "Go: A b. C d.\n\nE f. G h.\n\nI j." and essay.inserted_breaks == 2
+    assert len(lab.encode(" A b. C d.")) >= share > len(lab.encode(" A b."))
+    assert "3 of 3 paragraphs, as asked" in essay.stop_explanation
+
+
+def test_fewer_paragraphs_say_why(lab, monkeypatch):
+    scripted(monkeypatch, lab, " All done.")
+    essay = write_essay(lab, "Start:", paragraphs=3, max_new_tokens=100)
+    assert len(essay.paragraphs) == 1 and essay.stop_reason == STOPPED_AT_END_OF_TEXT
+    assert essay.stop_explanation == ("Stopped after 1 of 3 paragraphs because the model wrote <|endoftext|>, "
+                                      "its end-of-document token.")
+    scripted(monkeypatch, lab, " one long sentence that never ends and goes on and on")
+    essay = write_essay(lab, "Start:", paragraphs=2, max_new_tokens=20)
+    assert essay.stop_reason == STOPPED_AT_LENGTH and not essay.clean_end
+    assert "1 of 2 paragraphs because the requested number of new tokens has been written" in essay.stop_explanation
+    assert "mid-sentence" in essay.stop_explanation
+
+
+@pytest.mark.skipif(not HAVE_TINY, reason="the embedded model is not in gpt2lab/assets/tiny yet")
+@pytest.mark.parametrize("paragraphs", [1, 2, 3, 4])
+def test_the_embedded_model_writes_the_paragraphs_asked_for(paragraphs):
+    import gpt2lab
+
+    tiny = gpt2lab.load("tiny")
+    essay = write_essay(tiny, "The lighthouse keeper wrote in his diary", paragraphs=paragraphs, max_new_tokens=300)
+    if len(essay.paragraphs) != paragraphs:
+        assert essay.stop_reason != PARAGRAPHS and "because" in essay.stop_explanation
+    else:
+        assert f"{paragraphs} of {paragraphs} paragraphs" in essay.stop_explanation
+    assert len(essay.paragraphs) >= min(paragraphs, 2)  # the rule put breaks in: Austen's model rarely writes one

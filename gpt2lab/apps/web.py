@@ -29,6 +29,14 @@ def essay_text(lab, prompt: str, paragraphs: float, temperature: float, top_k: f
     return essay.text
 
 
+def essay_and_reason(lab, prompt: str, paragraphs: float, temperature: float, top_k: float, top_p: float,
+                     max_new_tokens: float, seed: float) -> tuple[str, str]:
+    """What the page shows: the essay, and in one sentence why it stopped (how many of the paragraphs asked for)."""
+    essay = write_essay(lab, prompt, paragraphs=int(paragraphs), max_new_tokens=int(max_new_tokens),
+                        temperature=float(temperature), top_k=int(top_k) or None, top_p=float(top_p), seed=int(seed))
+    return essay.text, essay.stop_explanation
+
+
 def build_app(lab):
     """A gradio ``Blocks`` app around :func:`essay_text` for ``lab``."""
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # a classroom tool phones nobody
@@ -36,7 +44,7 @@ def build_app(lab):
 
     def run(*values):
         try:
-            return essay_text(lab, *values)
+            return essay_and_reason(lab, *values)
         except LabError as error:
             raise gr.Error(str(error)) from None  # the one sentence, shown in the page
 
@@ -53,7 +61,9 @@ def build_app(lab):
             seed = gr.Number(value=0, precision=0, label="Seed")
         button = gr.Button("Generate", variant="primary")
         output = gr.Textbox(label="Essay", lines=12)
-        button.click(run, [prompt, paragraphs, temperature, top_k, top_p, max_new_tokens, seed], output, api_name="essay")
+        reason = gr.Textbox(label="Why it stopped", lines=1)
+        button.click(run, [prompt, paragraphs, temperature, top_k, top_p, max_new_tokens, seed], [output, reason],
+                     api_name="essay")
     return app
 
 

@@ -115,7 +115,7 @@ def next_distribution(lab, prompt: str, settings: SamplingSettings | None = None
     """
     check_prompt(prompt)
     trace = lab.trace(prompt, keep=("logits",))
-    return filter_distribution(last_position_logits(trace.logits), settings or SamplingSettings())
+    return filter_distribution(last_position_logits(trace.logits), settings or SamplingSettings(), trace.context_ids.tolist())
 
 
 # --- building blocks shared by generate() and the Stepper ------------------------------------------------
@@ -174,7 +174,7 @@ def take_step(
     """
     kept, keep_logits = trace_keep(keep, lab.config.n_layer)
     trace = lab.trace(ids[cache.length :], cache=cache, keep=kept)  # one position, except the first step
-    dist = filter_distribution(last_position_logits(trace.logits), settings)  # (vocab,) tensors
+    dist = filter_distribution(last_position_logits(trace.logits), settings, context_ids=ids)  # (vocab,) tensors
     if not keep_logits:
         del trace.activations["logits"]  # (T, vocab) is the biggest stage: drop it unless asked for
     forced = token_id is not None
@@ -216,6 +216,10 @@ def generate(
     keep: Iterable[str] | None = DEFAULT_KEEP,
     distributions: bool = True,
     stop_when: Callable[[list[Step]], str | None] | None = None,
+    repetition_penalty: float = 1.0,
+    no_repeat_ngram_size: int = 0,
+    min_p: float = 0.0,
+    num_beams: int = 1,
 ) -> GenerationResult:
     """Continue ``prompt`` token by token; return the text, a :class:`Step` per token and the stop reason.
 
@@ -225,9 +229,19 @@ def generate(
     ``distributions`` decide how much each step record holds (see :func:`take_step`).
     ``stop_when(steps)`` adds a stopping rule of the caller's (the essay generator stops after enough
     paragraphs): it returns the reason to stop, or None to go on.
+    ``repetition_penalty``, ``no_repeat_ngram_size`` and ``min_p`` are the further stages of
+    :mod:`gpt2lab.generation.sampling`. ``num_beams`` above 1 runs beam search instead
+    (:func:`gpt2lab.generation.beam.beam_search`, equal to ``generate(num_beams=k, do_sample=False)``)
+    and returns its :class:`~gpt2lab.generation.beam.BeamResult`.
     """
     if settings is None:
-        settings = SamplingSettings(temperature=temperature, top_k=top_k, top_p=top_p, max_new_tokens=max_new_tokens, seed=seed)
+        settings = SamplingSettings(temperature=temperature, top_k=top_k, top_p=top_p, max_new_tokens=max_new_tokens, seed=seed,
+                                    repetition_penalty=repetition_penalty, no_repeat_ngram_size=no_repeat_ngram_size, min_p=min_p)
+    if num_beams != 1:
+        from gpt2lab.generation.beam import beam_search
+
+        return beam_search(lab, prompt, num_beams=num_beams, max_new_tokens=settings.max_new_tokens,
+                           repetition_penalty=settings.repetition_penalty, no_repeat_ngram_size=settings.no_repeat_ngram_size)
     check_prompt(prompt)
     prompt_ids = lab.to_ids(prompt).tolist()
     eos_id, n_ctx = end_of_text_id(lab), lab.config.n_ctx
@@ -358,6 +372,8 @@ class Stepper:
         self.tree = BranchTree()
         self.cache = self.lab.new_cache()
         self.generator = make_generator(self.settings.seed)
+        self.seed_used = self.generator.initial_seed()  # the seed in force, even when settings.seed is None
+        self.actions: list[dict] = []  # every step, back and goto since the reset: what a saved session replays
 
     def step(self, token_id: int | None = None) -> Step:
         """Choose the next token with the current settings, or take ``token_id`` instead (a branch)."""
@@ -365,6 +381,7 @@ class Stepper:
         if reason is not None:
             raise LabError(f"Generation has stopped because {STOP_REASONS[reason]}; press Back or Reset to go on.")
         step = take_step(self.lab, self.cache, self.ids, self.settings, self.generator, token_id, self.keep)
+        self.actions.append({"do": "step", "token_id": token_id, "chosen": step.token_id, "settings": self.settings.to_dict()})
         self.steps.append(step)
         self.ids.append(step.token_id)
         self.tree.add(tuple(self.new_ids), step)
@@ -376,6 +393,7 @@ class Stepper:
             raise LabError("There is nothing to go back to: no token has been generated yet.")
         self.ids.pop()
         self.cache.truncate(min(self.cache.length, len(self.ids) - 1))  # keep the invariant: newest token unread
+        self.actions.append({"do": "back"})
         return self.steps.pop()
 
     def branch(self, token_id: int) -> Step:
@@ -407,6 +425,29 @@ class Stepper:
         self.steps = steps
         self.ids = list(self.prompt_ids) + list(path)
         self.cache.truncate(min(self.cache.length, len(self.prompt_ids) + common, len(self.ids) - 1))
+        self.actions.append({"do": "goto", "path": list(path)})
+
+    # -- sessions: save, load, hand out (gpt2lab.generation.session) ------------------------------------
+
+    def save(self, path) -> None:
+        """Save this session (model name, prompt, settings, seed, every action) as a small JSON file."""
+        from gpt2lab.generation.session import save_session
+
+        save_session(self, path)
+
+    @classmethod
+    def load(cls, path, lab) -> "Stepper":
+        """A stepper in the state a saved session was in, replayed on ``lab`` (the same model)."""
+        from gpt2lab.generation.session import load_session
+
+        return load_session(path, lab)
+
+    def save_html(self, path) -> None:
+        """Write the session as one self-contained offline HTML page: the text, each step's candidates, the tree."""
+        from gpt2lab.generation.session import session_html
+
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(session_html(self))
 
 
 # --- two small measures for the lessons ----------------------------------------------------------------------

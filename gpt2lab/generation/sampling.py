@@ -1,11 +1,17 @@
-"""From logits to the next token: temperature, top-k, top-p, renormalise, draw.
+"""From logits to the next token: penalties, temperature, top-k, top-p, min-p, renormalise, draw.
 
 GPT-2 ends every position with one score (a logit) per vocabulary token. To write the next token we
 take the scores of the LAST position only and reshape them, one visible step each, in the order and
-with the arithmetic of Hugging Face ``transformers``' ``generate`` (``TemperatureLogitsWarper``, then
-``TopKLogitsWarper``, then ``TopPLogitsWarper``, cut tokens set to ``-inf``, at least one kept):
+with the arithmetic of Hugging Face ``transformers``' ``generate``. First the two processors that read
+the text so far (``RepetitionPenaltyLogitsProcessor``, ``NoRepeatNGramLogitsProcessor``) change the raw
+scores; then the warpers (``TemperatureLogitsWarper``, ``TopKLogitsWarper``, ``TopPLogitsWarper``,
+``MinPLogitsWarper``) reshape them; cut tokens are set to ``-inf``, at least one is kept:
 
-    logits (vocab,) -> / temperature -> keep the top k -> keep the top-p nucleus -> softmax -> draw
+    logits (vocab,) -> repetition penalty -> no repeated n-gram          (these two need the context ids)
+                    -> / temperature -> keep the top k -> keep the top-p nucleus -> min-p -> softmax -> draw
+
+Greedy decoding (temperature 0) still applies the two processors, as ``generate(do_sample=False)`` does,
+and then takes the argmax.
 
 A cut token's logit becomes ``-inf``, so softmax gives it probability exactly 0: that softmax *is* the
 renormalisation (the kept probabilities are scaled up to sum to 1 again).
@@ -48,11 +54,17 @@ class SamplingSettings:
     top_p: float = 1.0  # keep the most likely tokens whose probabilities add up to p (1.0: no cut)
     max_new_tokens: int = 40  # stop after this many new tokens
     seed: int | None = 0  # seeds the draw's torch.Generator (None: a fresh random seed)
+    repetition_penalty: float = 1.0  # a token already in the text: logit / penalty (or * penalty if negative); 1.0: off
+    no_repeat_ngram_size: int = 0  # forbid any token that would repeat an n-gram of this size already in the text; 0: off
+    min_p: float = 0.0  # cut tokens less likely than min_p times the most likely one (after top-p); 0: off
 
     def __post_init__(self):
         check_temperature(self.temperature)
         check_top_k(self.top_k)
         check_top_p(self.top_p)
+        check_repetition_penalty(self.repetition_penalty)
+        check_no_repeat_ngram_size(self.no_repeat_ngram_size)
+        check_min_p(self.min_p)
         check_max_new_tokens(self.max_new_tokens)
         if self.seed is not None and (isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0):
             raise LabError(f"seed must be a whole number of 0 or more (or None for a random seed), not {self.seed!r}.")
@@ -62,16 +74,32 @@ class SamplingSettings:
         """Temperature 0: always take the most likely token."""
         return self.temperature == 0
 
+    @property
+    def needs_context(self) -> bool:
+        """True when a stage reads the text so far (the repetition penalty or the n-gram ban is on)."""
+        return self.repetition_penalty != 1.0 or self.no_repeat_ngram_size > 0
+
     def describe(self) -> str:
         """The settings in words: ``"temperature 0.7, top-k 40, top-p 0.9"``."""
+        penalties = []
+        if self.repetition_penalty != 1.0:
+            penalties.append(f"repetition penalty {self.repetition_penalty:g}")
+        if self.no_repeat_ngram_size > 0:
+            penalties.append(f"no repeated {self.no_repeat_ngram_size}-gram")
         if self.greedy:
-            return "greedy (temperature 0)"
-        parts = [f"temperature {self.temperature:g}"]
+            return ", ".join(["greedy (temperature 0)"] + penalties)
+        parts = penalties + [f"temperature {self.temperature:g}"]
         if self.top_k is not None:
             parts.append(f"top-k {self.top_k}")
         if self.top_p < 1.0:
             parts.append(f"top-p {self.top_p:g}")
+        if self.min_p > 0:
+            parts.append(f"min-p {self.min_p:g}")
         return ", ".join(parts)
+
+    def to_dict(self) -> dict:
+        """The settings as plain JSON values (a saved session stores them)."""
+        return dict(self.__dict__)
 
 
 # --- checks: one clear sentence for each mistake a learner can make ---------------------------------------
@@ -98,6 +126,21 @@ def check_top_p(top_p) -> None:
         raise LabError(f"top_p must be a number above 0 and at most 1 (1 keeps every token), not {top_p!r}.")
 
 
+def check_repetition_penalty(penalty) -> None:
+    if not _is_number(penalty) or penalty <= 0:
+        raise LabError(f"repetition_penalty must be a number above 0 (1.0 is off, above 1 discourages repeats), not {penalty!r}.")
+
+
+def check_no_repeat_ngram_size(size) -> None:
+    if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+        raise LabError(f"no_repeat_ngram_size must be a whole number of 0 or more (0 is off), not {size!r}.")
+
+
+def check_min_p(min_p) -> None:
+    if not _is_number(min_p) or not 0 <= min_p <= 1:
+        raise LabError(f"min_p must be a number from 0 to 1 (0 is off), not {min_p!r}.")
+
+
 def check_max_new_tokens(max_new_tokens) -> None:
     if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, int) or max_new_tokens < 1:
         raise LabError(f"max_new_tokens must be a whole number of at least 1, not {max_new_tokens!r}.")
@@ -120,6 +163,53 @@ def last_position_logits(logits: torch.Tensor) -> torch.Tensor:
     Every position predicts the token after it, but only the last one predicts a token we do not have yet.
     """
     return logits[-1]  # (vocab,)
+
+
+def apply_repetition_penalty(logits: torch.Tensor, context_ids, penalty: float) -> torch.Tensor:
+    """Make every token already in the text less likely (``RepetitionPenaltyLogitsProcessor``).
+
+    A seen token's logit is divided by ``penalty`` when positive and multiplied by it when negative, so a
+    penalty above 1 always lowers it. Tokens never seen keep their logit.
+
+    >>> apply_repetition_penalty(torch.tensor([2.0, -1.0, 3.0]), [0, 1], 2.0).tolist()
+    [1.0, -2.0, 3.0]
+    """
+    if penalty == 1.0 or len(context_ids) == 0:
+        return logits
+    seen = torch.zeros(logits.shape[-1], dtype=torch.bool, device=logits.device)  # (vocab,)
+    seen[torch.as_tensor(list(context_ids), dtype=torch.long, device=logits.device)] = True
+    penalised = torch.where(logits < 0, logits * penalty, logits / penalty)  # (vocab,)
+    return torch.where(seen, penalised, logits)  # (vocab,)
+
+
+def banned_ngram_tokens(context_ids, n: int) -> list[int]:
+    """The tokens that would complete an n-gram already in the text (``NoRepeatNGramLogitsProcessor``).
+
+    The last ``n - 1`` tokens are the start of the next n-gram; every token that followed that same start
+    earlier is banned.
+
+    >>> banned_ngram_tokens([5, 6, 7, 5, 6], 3)   # "5 6" was followed by 7 before: 7 is banned
+    [7]
+    """
+    ids = list(context_ids)
+    if n <= 0 or len(ids) + 1 < n:
+        return []
+    start = tuple(ids[len(ids) + 1 - n :])
+    return [ids[i + n - 1] for i in range(len(ids) - n + 1) if tuple(ids[i : i + n - 1]) == start]
+
+
+def no_repeat_ngram_filter(logits: torch.Tensor, context_ids, n: int) -> torch.Tensor:
+    """Set to -inf every token that would repeat an n-gram of the text (``NoRepeatNGramLogitsProcessor``).
+
+    >>> no_repeat_ngram_filter(torch.zeros(8), [5, 6, 7, 5, 6], 3).tolist()[7]
+    -inf
+    """
+    banned = banned_ngram_tokens(context_ids, n)
+    if not banned:
+        return logits
+    out = logits.clone()
+    out[torch.tensor(banned, dtype=torch.long, device=logits.device)] = FILTER_VALUE
+    return out  # (vocab,)
 
 
 def apply_temperature(logits: torch.Tensor, temperature: float) -> torch.Tensor:
@@ -174,6 +264,24 @@ def top_p_filter(logits: torch.Tensor, top_p: float) -> torch.Tensor:
     return logits.masked_fill(cut, FILTER_VALUE)  # (vocab,)
 
 
+def min_p_filter(logits: torch.Tensor, min_p: float) -> torch.Tensor:
+    """Cut every token less likely than ``min_p`` times the most likely one (``MinPLogitsWarper``).
+
+    The bar moves with the model's confidence: a sure model keeps few tokens, an unsure one many.
+
+    >>> torch.softmax(torch.tensor([2.0, 1.0, 0.0]), -1)  # 0.090 < 0.2 * 0.665, 0.245 is not
+    tensor([0.6652, 0.2447, 0.0900])
+    >>> min_p_filter(torch.tensor([2.0, 1.0, 0.0]), 0.2).tolist()
+    [2.0, 1.0, -inf]
+    """
+    if min_p <= 0:
+        return logits
+    probs = torch.softmax(logits, dim=-1)  # (vocab,)
+    cut = probs < min_p * probs.amax(dim=-1, keepdim=True)  # (vocab,)
+    cut[torch.topk(probs, MIN_TOKENS_TO_KEEP, dim=-1).indices] = False  # the most likely token always stays
+    return logits.masked_fill(cut, FILTER_VALUE)  # (vocab,)
+
+
 def renormalise(logits: torch.Tensor) -> torch.Tensor:
     """Softmax: probabilities that sum to 1; a -inf logit (a cut token) gets exactly 0."""
     return torch.softmax(logits, dim=-1)  # (vocab,)
@@ -212,11 +320,44 @@ class Distribution:
 
     logits: torch.Tensor  # (vocab,)  raw scores of the last position
     probs: torch.Tensor  # (vocab,)  softmax of the raw logits: the model's own belief (temperature 1)
-    scaled_logits: torch.Tensor  # (vocab,)  logits / temperature
+    scaled_logits: torch.Tensor  # (vocab,)  processed logits / temperature
     after_top_k: torch.Tensor  # (vocab,)  scaled logits, -inf outside the top k
     after_top_p: torch.Tensor  # (vocab,)  ... and -inf outside the nucleus
     filtered: torch.Tensor  # (vocab,)  what the token is drawn from: renormalised, 0 for every cut token
     settings: SamplingSettings
+    after_penalty: torch.Tensor | None = None  # (vocab,)  raw logits after the repetition penalty (None: = logits)
+    after_ngram: torch.Tensor | None = None  # (vocab,)  ... and -inf for tokens that repeat an n-gram (None: = after_penalty)
+    after_min_p: torch.Tensor | None = None  # (vocab,)  after top-p, -inf below the min-p bar (None: = after_top_p)
+
+    @property
+    def processed(self) -> torch.Tensor:
+        """(vocab,) the raw logits after the two processors that read the text (what greedy takes the argmax of)."""
+        if self.after_ngram is not None:
+            return self.after_ngram
+        return self.logits if self.after_penalty is None else self.after_penalty
+
+    def stages(self) -> list[tuple[str, torch.Tensor]]:
+        """Every stage's logits (vocab,), in transformers' order, each named as the pipeline view shows it."""
+        penalty = self.logits if self.after_penalty is None else self.after_penalty
+        out = [("raw logits", self.logits), ("repetition penalty", penalty), ("no repeated n-gram", self.processed)]
+        if self.settings.greedy:
+            return out
+        min_p = self.after_top_p if self.after_min_p is None else self.after_min_p
+        return out + [("temperature", self.scaled_logits), ("top-k", self.after_top_k), ("top-p", self.after_top_p),
+                      ("min-p", min_p)]
+
+    def stage_changes(self) -> list[tuple[str, int, int]]:
+        """For each stage after the raw logits: (name, tokens it cut, tokens whose logit it changed otherwise).
+
+        Temperature changes every kept logit but keeps their order; it is listed like any other stage.
+        """
+        rows, stages = [], self.stages()
+        for (_, before), (name, after) in zip(stages, stages[1:]):
+            cut = torch.isfinite(before) & ~torch.isfinite(after)  # (vocab,)
+            both = torch.isfinite(before) & torch.isfinite(after)
+            changed = both & (before != after)
+            rows.append((name, int(cut.sum()), int(changed.sum())))
+        return rows
 
     @property
     def kept(self) -> torch.Tensor:
@@ -228,27 +369,40 @@ class Distribution:
         return int(self.kept.sum())
 
 
-def filter_distribution(logits: torch.Tensor, settings: SamplingSettings) -> Distribution:
-    """Run temperature, top-k, top-p and renormalisation on one position's logits (vocab,).
+def filter_distribution(logits: torch.Tensor, settings: SamplingSettings, context_ids=None) -> Distribution:
+    """Run every stage on one position's logits (vocab,): the repetition penalty and the n-gram ban (they
+    read ``context_ids``, the whole text so far: prompt and generated tokens), then temperature, top-k,
+    top-p, min-p and renormalisation.
 
-    For greedy settings (temperature 0) the filtered distribution puts probability 1 on the argmax.
+    For greedy settings (temperature 0) the filtered distribution puts probability 1 on the argmax of the
+    processed logits.
     """
+    if settings.needs_context and context_ids is None:
+        raise LabError("The repetition penalty and the n-gram ban read the text so far: pass context_ids.")
+    context_ids = [] if context_ids is None else [int(i) for i in context_ids]
     logits = logits.float()
     probs = renormalise(logits)  # (vocab,)
+    penalised = apply_repetition_penalty(logits, context_ids, settings.repetition_penalty)  # (vocab,)
+    processed = no_repeat_ngram_filter(penalised, context_ids, settings.no_repeat_ngram_size)  # (vocab,)
+    if not torch.isfinite(processed).any():
+        raise LabError("The n-gram ban forbids every token here: use a larger no_repeat_ngram_size or 0 (off).")
     if settings.greedy:
         filtered = torch.zeros_like(probs)
-        filtered[greedy_choice(logits)] = 1.0
-        return Distribution(logits, probs, logits, logits, logits, filtered, settings)
-    scaled = apply_temperature(logits, settings.temperature)  # (vocab,)
+        filtered[greedy_choice(processed)] = 1.0
+        return Distribution(logits, probs, processed, processed, processed, filtered, settings,
+                            after_penalty=penalised, after_ngram=processed, after_min_p=processed)
+    scaled = apply_temperature(processed, settings.temperature)  # (vocab,)
     after_k = top_k_filter(scaled, settings.top_k)  # (vocab,)
     after_p = top_p_filter(after_k, settings.top_p)  # (vocab,)
-    return Distribution(logits, probs, scaled, after_k, after_p, renormalise(after_p), settings)
+    after_min_p = min_p_filter(after_p, settings.min_p)  # (vocab,)
+    return Distribution(logits, probs, scaled, after_k, after_p, renormalise(after_min_p), settings,
+                        after_penalty=penalised, after_ngram=processed, after_min_p=after_min_p)
 
 
 def choose(dist: Distribution, generator: torch.Generator) -> int:
-    """The next token: the argmax when greedy, else one draw from the filtered distribution."""
+    """The next token: the argmax of the processed logits when greedy, else one draw from the filtered distribution."""
     if dist.settings.greedy:
-        return greedy_choice(dist.logits)
+        return greedy_choice(dist.processed)
     return draw(dist.filtered, generator)
 
 

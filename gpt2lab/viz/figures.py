@@ -45,6 +45,10 @@ class LabFigure(Figure):
     def _repr_png_(self) -> bytes:
         return figure_png(self)
 
+    def save(self, path, dpi: float | None = 200) -> str:
+        """Save for a slide: ``fig.save("attention.svg")`` or ``.png`` (or ``.pdf``), chosen by the file's ending."""
+        return save_figure(self, path, dpi=dpi)
+
 
 def styled(draw):
     """Decorate a plotting function so it draws in the current display mode (see :mod:`gpt2lab.viz.presenter`),
@@ -71,6 +75,30 @@ def figure_png(fig: Figure, dpi: float | None = None) -> bytes:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=dpi)
     return buffer.getvalue()
+
+
+SAVE_FORMATS = ("png", "svg", "pdf")  # what a figure can be saved as, by the file name's ending
+
+
+def save_figure(fig: Figure, path, dpi: float | None = 200) -> str:
+    """Write ``fig`` to ``path`` as PNG, SVG or PDF (by its ending); return the path written.
+
+    One clear sentence for a bad name or a folder that cannot be written, never matplotlib's traceback.
+    """
+    from pathlib import Path
+
+    from gpt2lab.errors import LabError
+
+    path = Path(path)
+    fmt = path.suffix.lower().lstrip(".")
+    if fmt not in SAVE_FORMATS:
+        raise LabError(f"Give the file name an ending that says the format: .png, .svg or .pdf (not {path.name!r}).")
+    try:
+        with matplotlib.rc_context({"svg.fonttype": "none"}):  # SVG text stays text, editable on a slide
+            fig.savefig(path, format=fmt, dpi=dpi)
+    except OSError as err:
+        raise LabError(f"Could not write {str(path)!r} ({err.strerror}); choose another folder or file name.") from None
+    return str(path)
 
 
 def set_token_ticks(ax, tokens, axis: str = "x", rotate: bool = True) -> None:

@@ -352,3 +352,27 @@ def branch_tree_html(paths: list[tuple[int, ...]], token_strings, current: tuple
     if not trie:
         return HTML("")
     return HTML(f'<div style="{_FONT}white-space:pre-wrap;line-height:1.4">{walk(trie, ())}</div>')
+
+
+def pipeline_html(dist, token_strings, n_examples: int = 5) -> HTML:
+    """The sampling pipeline of one :class:`~gpt2lab.generation.sampling.Distribution`, one row per stage in
+    transformers' order: how many tokens the stage cut, how many logits it changed, and the likeliest
+    (by the raw probabilities) of the tokens it cut.
+    """
+    stages = dist.stages()
+    rows = []
+    for (_, before), (name, after) in zip(stages, stages[1:]):
+        cut = torch.isfinite(before) & ~torch.isfinite(after)  # (vocab,)
+        changed = torch.isfinite(before) & torch.isfinite(after) & (before != after)
+        n_cut, n_changed = int(cut.sum()), int(changed.sum())
+        examples = ""
+        if n_cut:
+            ids = torch.topk(torch.where(cut, dist.probs, torch.zeros_like(dist.probs)), min(n_examples, n_cut)).indices.tolist()
+            examples = ", ".join(f"<code>{escape(token_label(t))}</code>" for t in token_strings(ids))
+        left = int(torch.isfinite(after).sum())
+        rows.append(f"<tr><td>{escape(name)}</td><td>{n_cut:,}</td><td>{n_changed:,}</td><td>{left:,}</td><td>{examples}</td></tr>")
+    return HTML(
+        '<table style="border-collapse:collapse"><tr><th style="text-align:left">stage</th><th>cut</th>'
+        "<th>changed</th><th>left</th><th style='text-align:left'>likeliest tokens it cut</th></tr>"
+        + "".join(rows) + f"</table><div>Drawn from {dist.n_kept:,} tokens under {escape(dist.settings.describe())}.</div>"
+    )

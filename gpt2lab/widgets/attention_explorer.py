@@ -26,6 +26,7 @@ from gpt2lab.viz.ablation_views import ablation_table_html
 from gpt2lab.viz.figures import figure_png
 from gpt2lab.viz.labels import quoted_token, token_label
 from gpt2lab.viz.presenter import themed
+from gpt2lab.widgets.controls import SaveControl
 
 MAX_TOKENS = 48  # more rows and columns than this make every heatmap unreadable
 # (label on the button, key): what the figure shows
@@ -82,12 +83,14 @@ class AttentionExplorer:
         for control in (self.layer, self.head, self.query, self.show):
             control.observe(self.redraw, names="value")
         self.switch_off.observe(lambda _: self.show_ablation(), names="value")
+        self.save = SaveControl(lambda: self.figure, "attention.png")  # the figure shown, for a slide
         self.view = widgets.VBox([
             self.text,
             widgets.HBox([self.layer, self.head, self.query]),
             self.show,
             self.message,
             self.picture,
+            self.save.box,
             self.switch_off,
             self.ablation,
         ])

@@ -65,7 +65,7 @@ class EssayWidget:
         self.essay = essay
         seconds = time.perf_counter() - start
         self.status.value = (f"{len(essay.steps)} tokens in {seconds:.1f} s with {escape(s.describe())}, seed {s.seed} "
-                             f"(stopped: {essay.stop_reason.replace('_', ' ')})")
+                             f"· {escape(essay.stop_explanation)}")
         self.output.value = essay_html(essay)
         return essay
 

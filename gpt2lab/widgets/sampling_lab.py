@@ -14,9 +14,10 @@ import ipywidgets as widgets
 
 from gpt2lab.errors import LabError
 from gpt2lab.generation.sampling import LAB_SETTINGS, compare_settings, entropy_bits, last_position_logits
-from gpt2lab.viz.sampling_plots import compare_settings_chart, compare_settings_html, top_rows
+from gpt2lab.generation.sampling import filter_distribution
+from gpt2lab.viz.sampling_plots import compare_settings_chart, compare_settings_html, pipeline_html, top_rows
 from gpt2lab.viz.presenter import themed
-from gpt2lab.widgets.controls import error_html, figure_png
+from gpt2lab.widgets.controls import SamplingControls, SaveControl, error_html, figure_png
 
 
 class SamplingLabWidget:
@@ -36,9 +37,19 @@ class SamplingLabWidget:
         self.summary = widgets.HTML()
         self.table = widgets.HTML()
         self.figure = widgets.Image(format="png")
+        # your own settings, every stage of the pipeline shown: what each cut or changed
+        self.controls = SamplingControls(top_k=None, repetition_penalty=1.2, no_repeat_ngram_size=2, min_p=0.05)
+        self.pipeline = widgets.HTML()
+        self.chart = None  # the figure drawn last (what Save PNG/SVG writes)
+        self.save = SaveControl(lambda: self.chart, "sampling-lab.png")
         self.prompt.observe(lambda _: self.update(), names="value")
         self.rows.observe(lambda _: self.update(), names="value")
-        self.view = widgets.VBox([self.prompt, self.rows, self.message, self.summary, self.table, self.figure])
+        for control in (self.controls.temperature, self.controls.use_top_k, self.controls.top_k, self.controls.top_p,
+                        self.controls.min_p, self.controls.repetition_penalty, self.controls.no_repeat_ngram_size):
+            control.observe(lambda _: self.update(), names="value")
+        self.view = widgets.VBox([self.prompt, self.rows, self.message, self.summary, self.table, self.figure,
+                                  widgets.HTML("<b>Your settings</b>: the pipeline stage by stage, in transformers' order"),
+                                  self.controls.box, self.pipeline, self.save.box])
         themed(self.view)  # the gpt2lab class, and the display mode's style inside (Colab)
         self.update()
 
@@ -61,8 +72,15 @@ class SamplingLabWidget:
         n_kept = [d.n_kept for _, d in self.comparison]
         self.summary.value = self._summary_html(trace.tokens[-1])
         self.table.value = compare_settings_html(tokens, columns, probs[rows.ids], n_kept).data
+        self.chart = compare_settings_chart(tokens, columns, probs[rows.ids], n_kept)
         if self.show_figure:
-            self.figure.value = figure_png(compare_settings_chart(tokens, columns, probs[rows.ids], n_kept))
+            self.figure.value = figure_png(self.chart)
+        try:
+            mine = filter_distribution(last_position_logits(trace.logits), self.controls.settings(), trace.context_ids.tolist())
+        except LabError as error:
+            self.message.value = error_html(str(error))
+            return False
+        self.pipeline.value = pipeline_html(mine, self.lab.token_strings).data
         return True
 
     def _summary_html(self, last_token: str) -> str:

@@ -26,7 +26,8 @@ from gpt2lab.generation.loop import STOP_REASONS, Step, Stepper
 from gpt2lab.viz.presenter import themed
 from gpt2lab.viz.sampling_plots import (attention_text_html, branch_tree_html, next_token_bars_html, text_so_far_html,
                                   token_label, top_rows)
-from gpt2lab.widgets.controls import SamplingControls, error_html
+from gpt2lab.viz.sampling_plots import distribution_chart
+from gpt2lab.widgets.controls import SamplingControls, SaveControl, error_html
 from gpt2lab.widgets.why_panel import WhyThisTokenPanel
 
 N_BARS = 12  # rows of the bar chart
@@ -68,6 +69,16 @@ class GenerationStepperWidget:
         self.head = widgets.IntSlider(description="Head", min=0, max=lab.config.n_head - 1, value=0, continuous_update=False)
         self.attention = widgets.HTML()
         self.why = WhyThisTokenPanel(lab)  # "why this token": attribution and head switches for the newest token
+        self.save_chart = SaveControl(self.chart_figure, "next-token.png")  # the newest step's bars, for a slide
+        self.session_file = widgets.Text(value="session.json", description="Session", style={"description_width": "60px"},
+                                         layout=widgets.Layout(width="260px"), tooltip="a .json file name")
+        self.save_session_button = widgets.Button(description="Save session", tooltip="save prompt, settings, seed and every branch")
+        self.load_session_button = widgets.Button(description="Load session", tooltip="load a saved session and replay it")
+        self.html_button = widgets.Button(description="Save handout", tooltip="the session as one offline HTML page (same name, .html)")
+        self.session_message = widgets.HTML()
+        self.save_session_button.on_click(lambda _: self.guarded(self.save_session))
+        self.load_session_button.on_click(lambda _: self.guarded(self.load_session))
+        self.html_button.on_click(lambda _: self.guarded(self.save_handout))
 
         self.step_button.on_click(lambda _: self.guarded(self.do_step))
         self.back_button.on_click(lambda _: self.guarded(self.do_back))
@@ -87,7 +98,11 @@ class GenerationStepperWidget:
             self.chart, widgets.HBox(self.choice_buttons, layout=widgets.Layout(flex_flow="row wrap")),
             self.branches, self.tree,
             widgets.HTML("<b>Attention</b> of the position that chose the newest token"),
-            widgets.HBox([self.layer, self.head]), self.attention, self.why.view,
+            widgets.HBox([self.layer, self.head]), self.attention,
+            self.save_chart.box,
+            widgets.HBox([self.session_file, self.save_session_button, self.load_session_button, self.html_button,
+                          self.session_message]),
+            self.why.view,
         ])
         themed(self.view)  # the gpt2lab class, and the display mode's style inside (Colab)
         # names for the parts a browser test (or a course's own CSS) looks for
@@ -120,6 +135,37 @@ class GenerationStepperWidget:
             self.stepper = Stepper(self.lab, self.prompt.value, settings)
         else:
             self.stepper.reset(self.prompt.value, settings)
+
+    def chart_figure(self):
+        """The newest step's next-token bars as a figure (what Save PNG/SVG writes), or None before a step."""
+        step = self.stepper.last if self.stepper is not None else None
+        if step is None or step.probs is None:
+            return None
+        return distribution_chart(step.probs, step.filtered, self.lab.token_strings, self.n_bars, step.token_id,
+                                  title=f"Position {step.position}: {step.settings.describe()}")
+
+    def save_session(self) -> None:
+        """Save the session to the typed file name (JSON)."""
+        self._require_stepper().save(self.session_file.value.strip())
+        self.session_message.value = f"saved <code>{self.session_file.value.strip()}</code>"
+
+    def load_session(self) -> None:
+        """Load the typed session file and replay it: text, branches, settings and seed as saved."""
+        stepper = Stepper.load(self.session_file.value.strip(), self.lab)
+        self.stepper = stepper
+        self.prompt.value = stepper.prompt
+        self.controls.show(stepper.settings)
+        self.session_message.value = f"loaded <code>{self.session_file.value.strip()}</code>"
+
+    def save_handout(self) -> None:
+        """Write the session as one offline HTML page, beside the session file."""
+        name = self.session_file.value.strip()
+        path = (name[: -len(".json")] if name.endswith(".json") else name) + ".html"
+        try:
+            self._require_stepper().save_html(path)
+        except OSError as err:
+            raise LabError(f"Could not write {path!r} ({err.strerror}); choose another file name.") from None
+        self.session_message.value = f"saved <code>{path}</code>"
 
     def do_step(self) -> Step:
         if self.stepper is None or self.prompt.value != self.stepper.prompt:
