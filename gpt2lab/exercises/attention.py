@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import torch
 
-from gpt2lab.exercises.checks import CheckResult, not_answered
+from gpt2lab.exercises.checks import answer_tensor, CheckResult, not_answered
 
 
 def check_masked_count(trace, answer: int | None) -> CheckResult:
@@ -33,7 +33,7 @@ def check_head_output(trace, layer: int, head: int, position: int, answer: torch
     if answer is None:
         return not_answered("Set answer to a tensor of shape (d_head,): the pattern's row times the values.")
     expected = trace["attn.z", layer][head, position]
-    answer = torch.as_tensor(answer, dtype=expected.dtype, device=expected.device)
+    answer = answer_tensor(answer, expected)
     if answer.shape != expected.shape:
         return CheckResult(False, f"Your tensor has shape {tuple(answer.shape)}; z of one head at one position has "
                                   f"{expected.shape[0]} numbers (d_head).")

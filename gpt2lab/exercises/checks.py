@@ -9,6 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from html import escape
 
+import torch
+
+from gpt2lab.inputs import check_tensor
+
 
 @dataclass(frozen=True)
 class CheckResult:
@@ -40,3 +44,9 @@ class CheckResult:
 def not_answered(hint: str) -> CheckResult:
     """The result for an answer still left as ``None``."""
     return CheckResult(False, hint, answered=False)
+
+
+def answer_tensor(answer, expected: torch.Tensor) -> torch.Tensor:
+    """The learner's answer as a tensor like ``expected`` (its dtype and device); an answer that is not
+    numbers at all (a text, a dict) is a LabError sentence, not a traceback from torch."""
+    return check_tensor(answer, "answer").detach().to(dtype=expected.dtype, device=expected.device)

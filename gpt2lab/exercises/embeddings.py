@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import torch
 
-from gpt2lab.exercises.checks import CheckResult, not_answered
+from gpt2lab.exercises.checks import answer_tensor, CheckResult, not_answered
 
 
 def check_embedding_row(lab, word: str, answer: int | None) -> CheckResult:
@@ -28,7 +28,7 @@ def check_block0_input(lab, trace, position: int, answer: torch.Tensor | None) -
     if answer is None:
         return not_answered("Set answer to a tensor of shape (d_model,), built from lab.weights.")
     expected = trace["blocks.0.resid_pre"][position]
-    answer = torch.as_tensor(answer, dtype=expected.dtype, device=expected.device)
+    answer = answer_tensor(answer, expected)
     if answer.shape != expected.shape:
         return CheckResult(False, f"Your tensor has shape {tuple(answer.shape)}; it should be one vector of {expected.shape[0]} numbers.")
     if torch.allclose(answer, expected, atol=1e-6):

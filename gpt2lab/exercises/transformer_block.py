@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 
 from gpt2lab.model.layernorm import layer_norm
-from gpt2lab.exercises.checks import CheckResult, not_answered
+from gpt2lab.exercises.checks import answer_tensor, CheckResult, not_answered
 
 
 def _close(answer: torch.Tensor, expected: torch.Tensor) -> bool:
@@ -23,7 +23,7 @@ def check_block_output(trace, layer: int, answer: torch.Tensor | None) -> CheckR
         return not_answered("Set answer to a tensor of shape (T, d_model) built from three of the block's stages.")
     name = f"blocks.{layer}."
     expected = trace[name + "resid_post"]
-    answer = torch.as_tensor(answer, dtype=expected.dtype, device=expected.device)
+    answer = answer_tensor(answer, expected)
     if answer.shape != expected.shape:
         return CheckResult(False, f"Your tensor has shape {tuple(answer.shape)}; the stream is {tuple(expected.shape)} (T, d_model).")
     if _close(answer, expected):
@@ -42,7 +42,7 @@ def check_layer_norm_by_hand(lab, trace, layer: int, position: int, answer: torc
     w, eps = lab.weights.blocks[layer], lab.config.layer_norm_eps
     x = trace["resid_mid", layer][position]  # (d_model,)
     expected = trace["ln2", layer][position]
-    answer = torch.as_tensor(answer, dtype=expected.dtype, device=expected.device).detach()
+    answer = answer_tensor(answer, expected)
     if answer.shape != expected.shape:
         return CheckResult(False, f"Your tensor has shape {tuple(answer.shape)}; it should be one vector of {expected.shape[0]} numbers.")
     if _close(answer, expected):
