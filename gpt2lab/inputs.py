@@ -91,7 +91,7 @@ def check_token_id(value, vocab_size: int, what: str = "A token id") -> int:
     """One token id of this model's vocabulary, as an int."""
     number = whole_number(value)
     if number is None or not 0 <= number < vocab_size:
-        raise LabError(f"{what} must be a whole number from 0 to {vocab_size - 1:,} (this model's vocabulary), not {_shown(value)}.")
+        raise LabError(f"{what} must be a token id from 0 to {vocab_size - 1:,} (a whole number in this model's vocabulary), not {_shown(value)}.")
     return number
 
 
@@ -115,13 +115,13 @@ def token_ids(value, vocab_size: int, *, allow_empty: bool = False) -> torch.Ten
             raise LabError(f"Token ids must be {IDS_EXAMPLE}; {_shown(bad)} is not a whole number.")
         outside = [n for n in numbers if not 0 <= n < vocab_size]  # checked before torch sees a huge number
         if outside:
-            raise LabError(f"Token id {outside[0]} is outside this model's vocabulary; use ids from 0 to {vocab_size - 1:,}.")
+            raise LabError(f"Token id {outside[0]} is outside this model's vocabulary (ids 0 to {vocab_size - 1:,}); use an id in that range.")
         ids = torch.tensor(numbers, dtype=torch.long)
     if not allow_empty and ids.numel() == 0:
         raise LabError("The input is empty: give at least one token.")
     bad = ids[(ids < 0) | (ids >= vocab_size)]
     if len(bad):
-        raise LabError(f"Token id {bad[0].item()} is outside this model's vocabulary; use ids from 0 to {vocab_size - 1:,}.")
+        raise LabError(f"Token id {bad[0].item()} is outside this model's vocabulary (ids 0 to {vocab_size - 1:,}); use an id in that range.")
     return ids
 
 

@@ -62,8 +62,7 @@ def logit_lens(lab, trace, position: int = -1, top_k: int = 5) -> LogitLens:
     check_lab(lab)
     check_trace(trace)
     T = len(trace.tokens)
-    position = check_whole_number(position, "position", minimum=-T, maximum=T - 1)
-    top_k = check_whole_number(top_k, "top_k", minimum=1, maximum=lab.config.vocab_size)
+    position, top_k = check_whole_number(position, "position"), check_whole_number(top_k, "top_k")
     if not -T <= position < T:
         raise LabError(f"Position {position} is outside the {T} tokens of this trace; use 0 to {T - 1}, or -1 for the last.")
     if not 1 <= top_k <= lab.config.vocab_size:
