@@ -75,7 +75,7 @@ def small_sized_lab(device) -> gpt2lab.Lab:
     from transformers import GPT2Config, GPT2LMHeadModel
 
     torch.manual_seed(0)
-    model = GPT2LMHeadModel(GPT2Config(attn_implementation="eager"))
+    model = GPT2LMHeadModel(GPT2Config(attn_implementation="eager")).eval()  # eval: a new model starts in train mode, with dropout on
     return gpt2lab.Lab(model, load_tokenizer(GPT2_TOKENIZER_PATH, 50257), name="gpt2-small-sized (random)", device=device)
 
 
@@ -98,12 +98,12 @@ def text_ids(lab, text: str, T: int) -> torch.Tensor:
     return torch.tensor((ids * (T // len(ids) + 1))[:T])
 
 
-def forward_inputs(lab, T: int) -> list[tuple[str, torch.Tensor]]:
-    """The texts a forward row reads: real English, CJK with emoji, and random ids (T tokens each)."""
+def forward_inputs(lab, T: int, quick: bool = False) -> list[tuple[str, torch.Tensor]]:
+    """The texts a forward row reads: real English, CJK with emoji (not in --quick), and random ids (T tokens each)."""
     random_ids = torch.randint(0, lab.config.vocab_size, (T,), generator=torch.Generator().manual_seed(T))
-    return [("English text", text_ids(lab, ENGLISH_TEXT.read_text(encoding="utf-8"), T)),
-            ("CJK + emoji text", text_ids(lab, CJK_EMOJI_TEXT, T)),
-            ("random ids", random_ids)]
+    english = ("English text", text_ids(lab, ENGLISH_TEXT.read_text(encoding="utf-8"), T))
+    cjk = ("CJK + emoji text", text_ids(lab, CJK_EMOJI_TEXT, T))
+    return [english, ("random ids", random_ids)] if quick else [english, cjk, ("random ids", random_ids)]
 
 
 def timed_together(functions: dict, runs: int, sync=lambda: None) -> dict[str, Timing]:
@@ -120,7 +120,7 @@ def timed_together(functions: dict, runs: int, sync=lambda: None) -> dict[str, T
     return {name: Timing(statistics.median(t), min(t), max(t), runs) for name, t in times.items()}
 
 
-def bench_forward(lab, lengths, runs) -> list[Row]:
+def bench_forward(lab, lengths, runs, quick: bool = False) -> list[Row]:
     """1. The traced forward against transformers' forward, split into the forward pass and the trace's bookkeeping.
 
     ``forward alone`` is gpt2lab.model.forward with nothing recorded; ``forward + recording`` keeps every
@@ -128,10 +128,11 @@ def bench_forward(lab, lengths, runs) -> list[Row]:
     labels, moving ids, building the Trace). The target is for real text at the longest length.
     """
     from gpt2lab.model.forward import forward
+    from gpt2lab.model.names import select_stages
 
     rows, sync = [], sync_for(lab.device)
     for T in lengths:
-        for label, ids in forward_inputs(lab, T):
+        for label, ids in forward_inputs(lab, T, quick):
             on_device = ids.to(lab.device)
 
             @torch.inference_mode()
@@ -147,22 +148,26 @@ def bench_forward(lab, lengths, runs) -> list[Row]:
                 kept = {}
                 forward(on_device, lab.weights, lab.config, lambda name, t: kept.setdefault(name, t))
 
-            def labels():
+            def bookkeeping():  # what lab.trace does besides the forward and the recording, step by step
                 lab._token_text.clear()  # cold: every token's text decoded again, as for a new text
-                lab.token_strings(ids.tolist())
+                checked = lab.to_ids(ids)
+                select_stages(None, lab.config.n_layer)
+                context_ids = checked.tolist()
+                checked.to(lab.device)
+                lab.token_strings(context_ids)
+                torch.tensor(context_ids, device=lab.device)
 
             t = timed_together({"hf": hf, "alone": forward_alone, "recording": forward_recording,
                                 "trace": lambda: lab.trace(ids), "trace_none": lambda: lab.trace(ids, keep=[])}, runs, sync)
-            label_t = Timing.of(labels, runs)
-            bookkeeping_ms = (t["trace"].median - t["recording"].median) * 1e3
+            book_t = Timing.of(bookkeeping, runs)
             target = 1.10 if T == max(lengths) and "text" in label else None
             case = f"{T} tokens of {label}"
             rows += [
-                Row("1 forward", f"{case}: lab.trace, every stage kept", t["trace"], t["hf"], target,
-                    {"bookkeeping_ms": bookkeeping_ms, "labels_ms": label_t.median * 1e3}),
+                Row("1 forward", f"{case}: lab.trace, every stage kept", t["trace"], t["hf"], target),
                 Row("1 forward", f"{case}: lab.trace, no stage kept", t["trace_none"], t["hf"]),
                 Row("1 forward", f"{case}: forward pass alone", t["alone"], t["hf"]),
                 Row("1 forward", f"{case}: forward + recording every stage", t["recording"], t["hf"]),
+                Row("1 forward", f"{case}: trace bookkeeping alone (input check, labels, ids moved)", book_t, t["hf"]),
             ]
     return rows
 
@@ -373,6 +378,8 @@ def main(argv=None) -> None:
     parser.add_argument("--skip-notebooks", action="store_true")
     parser.add_argument("--course-only", action="store_true", help="only the whole-course rows (embedded model and stand-in)")
     parser.add_argument("--forward-only", action="store_true", help="only the label and forward rows")
+    parser.add_argument("--lengths", default=None, help="forward lengths, comma-separated (default 64,256,1024; 64 with --quick)")
+    parser.add_argument("--runs", type=int, default=None, help="timed runs per forward row (default 5; 2 with --quick)")
     parser.add_argument("--profile", action="store_true", help="print torch.profiler tables of one traced and one transformers forward, then stop")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -384,7 +391,8 @@ def main(argv=None) -> None:
         lab = small_sized_lab(args.device)
         runs = 3 if args.quick else 7
         rows += bench_labels(lab, runs)
-        rows += bench_forward(lab, [64] if args.quick else [64, 256, 1024], runs if args.quick else 5)
+        lengths = [int(n) for n in args.lengths.split(",")] if args.lengths else [64] if args.quick else [64, 256, 1024]
+        rows += bench_forward(lab, lengths, args.runs or (2 if args.quick else 5), args.quick)
     if not (args.course_only or args.forward_only):
         tiny = gpt2lab.load("tiny", device=args.device)
         rows += bench_decode(lab, 8 if args.quick else 32, runs)
