@@ -2,6 +2,8 @@
 
     python benchmarks/run.py              # the full table (about 10 minutes on a 2-core laptop)
     python benchmarks/run.py --quick      # a short version, as CI runs it (under a minute)
+    python benchmarks/run.py --forward-only   # only the label and forward rows
+    python benchmarks/run.py --profile    # torch.profiler tables: where a traced forward's time goes
 
 Prints a table and writes JSON (``--json``). Every figure is the median of several runs after a
 warm-up, with min and max, and torch's thread count set explicitly. See benchmarks/README.md.
@@ -73,7 +75,7 @@ def small_sized_lab(device) -> gpt2lab.Lab:
     from transformers import GPT2Config, GPT2LMHeadModel
 
     torch.manual_seed(0)
-    model = GPT2LMHeadModel(GPT2Config(attn_implementation="eager"))
+    model = GPT2LMHeadModel(GPT2Config(attn_implementation="eager")).eval()  # eval: a new model starts in train mode, with dropout on
     return gpt2lab.Lab(model, load_tokenizer(GPT2_TOKENIZER_PATH, 50257), name="gpt2-small-sized (random)", device=device)
 
 
@@ -81,21 +83,133 @@ def sync_for(device):
     return torch.cuda.synchronize if torch.device(device).type == "cuda" else (lambda: None)
 
 
-def bench_forward(lab, lengths, runs) -> list[Row]:
-    """1. The traced forward (every stage kept, and none kept) against transformers' forward."""
+ENGLISH_TEXT = ROOT / "gpt2lab" / "assets" / "texts" / "kittiwake_log.txt"  # a long English text shipped with the kit
+CJK_EMOJI_TEXT = (  # Chinese, Japanese and Korean prose with emoji: many tokens are pieces of a character
+    "今天天气很好，我们去公园散步吧。🌸🌞 小猫在窗台上睡觉，😺💤 孩子们在河边放风筝。🪁\n"
+    "吾輩は猫である。名前はまだ無い。🐈 どこで生れたかとんと見当がつかぬ。🤔🍵\n"
+    "바다가 보이는 작은 마을에서 우리는 여름을 보냈다. 🌊🏖️ 할머니는 매일 아침 빵을 구우셨다. 🥐👵🏽\n"
+    "👨‍👩‍👧‍👦 家族で旅行に行きました。🚄🗻 富士山がとても綺麗でした！✨🎌\n"
+)
+
+
+def text_ids(lab, text: str, T: int) -> torch.Tensor:
+    """The first T token ids of ``text`` repeated as often as needed: (T,)."""
+    ids = lab.encode(text)
+    return torch.tensor((ids * (T // len(ids) + 1))[:T])
+
+
+def forward_inputs(lab, T: int, quick: bool = False) -> list[tuple[str, torch.Tensor]]:
+    """The texts a forward row reads: real English, CJK with emoji (not in --quick), and random ids (T tokens each)."""
+    random_ids = torch.randint(0, lab.config.vocab_size, (T,), generator=torch.Generator().manual_seed(T))
+    english = ("English text", text_ids(lab, ENGLISH_TEXT.read_text(encoding="utf-8"), T))
+    cjk = ("CJK + emoji text", text_ids(lab, CJK_EMOJI_TEXT, T))
+    return [english, ("random ids", random_ids)] if quick else [english, cjk, ("random ids", random_ids)]
+
+
+def timed_together(functions: dict, runs: int, sync=lambda: None) -> dict[str, Timing]:
+    """Time several functions in turns (a, b, c, a, b, c, ...), so that a shared machine's slow spells fall
+    on all of them alike; one warm-up round first."""
+    times = {name: [] for name in functions}
+    for round_ in range(runs + 1):
+        for name, fn in functions.items():
+            start = time.perf_counter()
+            fn()
+            sync()
+            if round_:
+                times[name].append(time.perf_counter() - start)
+    return {name: Timing(statistics.median(t), min(t), max(t), runs) for name, t in times.items()}
+
+
+def bench_forward(lab, lengths, runs, quick: bool = False) -> list[Row]:
+    """1. The traced forward against transformers' forward, split into the forward pass and the trace's bookkeeping.
+
+    ``forward alone`` is gpt2lab.model.forward with nothing recorded; ``forward + recording`` keeps every
+    stage in a dict; ``lab.trace`` adds the rest of a trace's bookkeeping (checking the input, the token
+    labels, moving ids, building the Trace). The target is for real text at the longest length.
+    """
+    from gpt2lab.model.forward import forward
+    from gpt2lab.model.names import select_stages
+
     rows, sync = [], sync_for(lab.device)
     for T in lengths:
-        ids = torch.randint(0, lab.config.vocab_size, (T,), generator=torch.Generator().manual_seed(T))
-        batch = ids[None].to(lab.device)
+        for label, ids in forward_inputs(lab, T, quick):
+            on_device = ids.to(lab.device)
 
-        @torch.inference_mode()
-        def hf():
-            lab.hf_model(batch, use_cache=False)
+            @torch.inference_mode()
+            def hf():
+                lab.hf_model(on_device[None], use_cache=False)
 
-        hf_t = Timing.of(hf, runs, sync=sync)
-        rows.append(Row("1 forward", f"{T} tokens, every stage kept", Timing.of(lambda: lab.trace(ids), runs, sync=sync), hf_t, 1.25))
-        rows.append(Row("1 forward", f"{T} tokens, no stage kept", Timing.of(lambda: lab.trace(ids, keep=[]), runs, sync=sync), hf_t, 1.05))
+            @torch.no_grad()
+            def forward_alone():
+                forward(on_device, lab.weights, lab.config)
+
+            @torch.no_grad()
+            def forward_recording():
+                kept = {}
+                forward(on_device, lab.weights, lab.config, lambda name, t: kept.setdefault(name, t))
+
+            def bookkeeping():  # what lab.trace does besides the forward and the recording, step by step
+                lab._token_text.clear()  # cold: every token's text decoded again, as for a new text
+                checked = lab.to_ids(ids)
+                select_stages(None, lab.config.n_layer)
+                context_ids = checked.tolist()
+                checked.to(lab.device)
+                lab.token_strings(context_ids)
+                torch.tensor(context_ids, device=lab.device)
+
+            t = timed_together({"hf": hf, "alone": forward_alone, "recording": forward_recording,
+                                "trace": lambda: lab.trace(ids), "trace_none": lambda: lab.trace(ids, keep=[])}, runs, sync)
+            book_t = Timing.of(bookkeeping, runs)
+            target = 1.10 if T == max(lengths) and "text" in label else None
+            case = f"{T} tokens of {label}"
+            rows += [
+                Row("1 forward", f"{case}: lab.trace, every stage kept", t["trace"], t["hf"], target),
+                Row("1 forward", f"{case}: lab.trace, no stage kept", t["trace_none"], t["hf"]),
+                Row("1 forward", f"{case}: forward pass alone", t["alone"], t["hf"]),
+                Row("1 forward", f"{case}: forward + recording every stage", t["recording"], t["hf"]),
+                Row("1 forward", f"{case}: trace bookkeeping alone (input check, labels, ids moved)", book_t, t["hf"]),
+            ]
     return rows
+
+
+LABEL_TEXTS = {  # 1,024 tokens of each: how long the display strings of a trace take to make
+    "English": lambda lab: text_ids(lab, ENGLISH_TEXT.read_text(encoding="utf-8"), 1024),
+    "CJK": lambda lab: text_ids(lab, "".join(ch for ch in CJK_EMOJI_TEXT if ord(ch) < 0x1F000), 1024),
+    "emoji": lambda lab: text_ids(lab, "😀🐈🌸👨‍👩‍👧‍👦🏖️🥐👵🏽✨🎌🚄🗻🪁🤔🍵 ", 1024),
+    "random ids": lambda lab: torch.randint(0, lab.config.vocab_size, (1024,), generator=torch.Generator().manual_seed(2)),
+}
+LABEL_TARGET_S = 0.020  # the display strings of 1,024 tokens of any text in under 20 ms
+
+
+def bench_labels(lab, runs: int) -> list[Row]:
+    """0. lab.token_strings of 1,024 tokens, cold (no token's text remembered), against the 20 ms target."""
+    rows, target = [], Timing(LABEL_TARGET_S, LABEL_TARGET_S, LABEL_TARGET_S, 1)
+    for name, make in LABEL_TEXTS.items():
+        ids = make(lab).tolist()
+
+        def labels():
+            lab._token_text.clear()
+            lab.token_strings(ids)
+
+        rows.append(Row("0 labels", f"display strings of 1,024 tokens of {name}, cold (vs the 20 ms target)",
+                        Timing.of(labels, runs), target, 1.0))
+    return rows
+
+
+def profile_forward(lab, T: int = 1024, row_limit: int = 14) -> None:
+    """Print torch.profiler's table of one traced forward and one transformers forward of T tokens of English."""
+    from torch.profiler import ProfilerActivity, profile
+
+    ids = text_ids(lab, ENGLISH_TEXT.read_text(encoding="utf-8"), T).to(lab.device)
+    lab.trace(ids)  # warm-up
+    with torch.inference_mode():
+        lab.hf_model(ids[None], use_cache=False)
+    for name, fn in [("gpt2lab lab.trace, every stage kept", lambda: lab.trace(ids)),
+                     ("transformers GPT2LMHeadModel forward", lambda: lab.hf_model(ids[None], use_cache=False))]:
+        with profile(activities=[ProfilerActivity.CPU]) as prof, torch.inference_mode(name.startswith("transformers")):
+            fn()
+        print(f"\n=== {name}, {T} tokens ===")
+        print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=row_limit))
 
 
 def read_bandwidth(device, mib: int = 512, runs: int = 7) -> float:
@@ -263,18 +377,28 @@ def main(argv=None) -> None:
     parser.add_argument("--markdown", default=None, help="also write the table in Markdown here")
     parser.add_argument("--skip-notebooks", action="store_true")
     parser.add_argument("--course-only", action="store_true", help="only the whole-course rows (embedded model and stand-in)")
+    parser.add_argument("--forward-only", action="store_true", help="only the label and forward rows")
+    parser.add_argument("--lengths", default=None, help="forward lengths, comma-separated (default 64,256,1024; 64 with --quick)")
+    parser.add_argument("--runs", type=int, default=None, help="timed runs per forward row (default 5; 2 with --quick)")
+    parser.add_argument("--profile", action="store_true", help="print torch.profiler tables of one traced and one transformers forward, then stop")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     rows = []
+    if args.profile:
+        profile_forward(small_sized_lab(args.device), 256 if args.quick else 1024)
+        return
     if not args.course_only:
         lab = small_sized_lab(args.device)
-        tiny = gpt2lab.load("tiny", device=args.device)
         runs = 3 if args.quick else 7
-        rows += bench_forward(lab, [64] if args.quick else [64, 256, 1024], runs)
+        rows += bench_labels(lab, runs)
+        lengths = [int(n) for n in args.lengths.split(",")] if args.lengths else [64] if args.quick else [64, 256, 1024]
+        rows += bench_forward(lab, lengths, args.runs or (2 if args.quick else 5), args.quick)
+    if not (args.course_only or args.forward_only):
+        tiny = gpt2lab.load("tiny", device=args.device)
         rows += bench_decode(lab, 8 if args.quick else 32, runs)
         rows += bench_stepper(tiny, 5 if args.quick else 20) + bench_stepper(lab, 3 if args.quick else 10)
         rows += bench_memory(lab, 64 if args.quick else 1024)
-    if args.course_only or not (args.quick or args.skip_notebooks):
+    if args.course_only or not (args.quick or args.skip_notebooks or args.forward_only):
         rows += bench_notebooks(args.threads) + bench_course_on_standin(args.threads)
     info = {"machine": machine(), "date": time.strftime("%Y-%m-%d"), "quick": args.quick, "device": args.device}
     print(json.dumps(info))

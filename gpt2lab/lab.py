@@ -10,6 +10,7 @@ import torch
 from gpt2lab.model.cache import KVCache
 from gpt2lab.model.config import ModelConfig
 from gpt2lab.errors import LabError
+from gpt2lab.inputs import IDS_EXAMPLE, check_options, check_stage_patterns, check_text, token_ids
 from gpt2lab.model.forward import ABLATIONS, StageEdits, ablate_heads, editing, forward
 from gpt2lab.model.names import block_stage, select_stages, stage_names
 from gpt2lab.model.trace import Trace
@@ -94,7 +95,7 @@ class Lab:
         """Token ids of ``text`` by gpt2lab's own byte-level BPE, the tokenizer notebook 01 takes apart
         (``<|endoftext|>`` in the text becomes the special token). The tests check it gives Hugging Face's
         and tiktoken's ids; only bulk encoding for training uses the fast Rust tokenizer, for speed."""
-        return self.bpe.encode(text)
+        return self.bpe.encode(check_text(text))
 
     def decode(self, ids: Iterable[int]) -> str:
         """The text of a list of token ids, by gpt2lab's own BPE (bytes joined, then read as UTF-8).
@@ -102,7 +103,7 @@ class Lab:
         A model may have more ids than its tokenizer has tokens (a vocabulary padded to a round number):
         those ids have no text and decode to nothing, as in Hugging Face's tokenizer."""
         known = self.bpe.id_to_token
-        return self.bpe.decode([int(i) for i in ids if int(i) in known])
+        return self.bpe.decode([i for i in token_ids(ids, self.config.vocab_size, allow_empty=True).tolist() if i in known])
 
     @property
     def bpe(self):
@@ -116,7 +117,7 @@ class Lab:
     def token_strings(self, ids: Iterable[int]) -> list[str]:
         """How each token reads: ``" world"``; a token holding only part of a character (an emoji is
         4 bytes) is labelled in context, like ``"[😀 1-2/4]"``, never shown as a garbled string."""
-        ids = [int(i) for i in ids]
+        ids = token_ids(ids, self.config.vocab_size, allow_empty=True).tolist()
         for i in set(ids) - self._token_text.keys():
             self._token_text[i] = self._whole_token_text(i)
         labels = [self._token_text[i] for i in ids]
@@ -140,23 +141,18 @@ class Lab:
 
         ``already`` is the number of positions a KV cache holds before these.
         """
+        vocab = self.config.vocab_size
         if isinstance(text_or_ids, str):
             if text_or_ids == "":
                 raise LabError("The input is empty: type at least one character of text.")
-            ids = torch.tensor(self.encode(text_or_ids), dtype=torch.long)
-        else:
-            ids = torch.as_tensor(text_or_ids)
-            if ids.numel() == 0:
+            ids = token_ids(self.encode(text_or_ids), vocab, allow_empty=True)
+            if len(ids) == 0:  # a text of only characters the tokenizer drops
                 raise LabError("The input is empty: give at least one token.")
-            if ids.dtype.is_floating_point or ids.dtype == torch.bool or ids.dim() != 1:
-                raise LabError("Token ids must be a flat list of whole numbers, like [464, 3290].")
-            ids = ids.long()
-        n_ctx, vocab = self.config.n_ctx, self.config.vocab_size
-        if len(ids) == 0:  # a text of only characters the tokenizer drops
-            raise LabError("The input is empty: give at least one token.")
-        bad = ids[(ids < 0) | (ids >= vocab)]
-        if len(bad):
-            raise LabError(f"Token id {bad[0].item()} is outside this model's vocabulary (ids 0 to {vocab - 1:,}).")
+        elif text_or_ids is None or isinstance(text_or_ids, (int, float, bytes)):
+            raise LabError(f"Give a text (a str) or token ids ({IDS_EXAMPLE}), not {text_or_ids!r}.")
+        else:
+            ids = token_ids(text_or_ids, vocab)
+        n_ctx = self.config.n_ctx
         if already + len(ids) > n_ctx:
             if already:
                 raise LabError(
@@ -195,10 +191,12 @@ class Lab:
         >>> t["blocks.0.attn.pattern"].shape                              # doctest: +SKIP
         torch.Size([4, 3, 3])
         """
+        if cache is not None and not isinstance(cache, KVCache):
+            raise LabError(f"cache must be a KVCache from lab.new_cache(), not {type(cache).__name__}.")
         already = cache.length if cache is not None else 0
         ids = self.to_ids(text_or_ids, already=already)
         context_ids = ([] if cache is None else cache.ids) + ids.tolist()
-        kept = select_stages(None if keep is None else tuple([keep] if isinstance(keep, str) else keep), self.config.n_layer)
+        kept = select_stages(check_stage_patterns(keep), self.config.n_layer)
         activations: dict[str, torch.Tensor] = {}
 
         unknown = sorted(set(edits or {}) - set(self.stage_names()))
@@ -261,4 +259,5 @@ class Lab:
         """
         from gpt2lab.generation.loop import generate
 
+        check_options(options, ("settings", "keep", "distributions", "stop_when"), "lab.generate")
         return generate(self, prompt, max_new_tokens, temperature, top_k, top_p, seed, **options)

@@ -7,6 +7,7 @@ hub for at most a few seconds, and otherwise loads the embedded model, saying so
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import socket
 import threading
@@ -16,6 +17,7 @@ from urllib.parse import urlparse
 from transformers import GPT2LMHeadModel, GPT2TokenizerFast  # imported with the kit: load() itself stays quick
 
 from gpt2lab.errors import LabError
+from gpt2lab.inputs import first_line
 from gpt2lab.lab import Lab, pick_device
 
 # Real GPT-2 checkpoints on the Hugging Face hub, by the names the course uses.
@@ -47,6 +49,8 @@ def load(name_or_path: str | os.PathLike | None = None, *, device=None) -> Lab:
 
     ``lab.choice`` says in one line which model was loaded and why (the course's notebooks print it).
     """
+    if name_or_path is not None and not isinstance(name_or_path, (str, os.PathLike)):
+        raise LabError(f"Give the model's name or folder as a text, like gpt2lab.load('tiny'), not {type(name_or_path).__name__}.")
     from_env = name_or_path is None and os.environ.get(MODEL_ENV, "").strip() != ""
     if from_env:
         name_or_path = os.environ[MODEL_ENV].strip()
@@ -69,15 +73,49 @@ def _load_named(name_or_path, device) -> Lab:
     raise LabError(f"There is no model called {str(name_or_path)!r}: use one of {valid}, or the path of a folder saved with save_pretrained.")
 
 
+PICKLE_WEIGHTS = ("pytorch_model.bin", "pytorch_model.bin.index.json", "model.ckpt", "model.pt", "model.pth")  # never unpickled
+SAFETENSORS_WEIGHTS = ("model.safetensors", "model.safetensors.index.json")  # one file, or the index of shards
+
+
 def load_folder(path: Path, *, name: str | None = None, device=None, source: str | None = None) -> Lab:
-    """Load a model folder in Hugging Face format (config.json, model.safetensors, tokenizer files)."""
+    """Load a model folder in Hugging Face format (config.json, model.safetensors, tokenizer files).
+
+    Weights are read from safetensors only: a pickle file (``pytorch_model.bin``) can run code when it is
+    opened, so gpt2lab never opens one. Each problem with the folder is one sentence saying what to fix.
+    """
     path = Path(path)
-    if not (path / "config.json").exists():
-        raise LabError(f"The folder {path} holds no config.json; give a folder written by save_pretrained.")
-    with quiet_transformers():
-        model = GPT2LMHeadModel.from_pretrained(path, local_files_only=True, attn_implementation="eager", use_safetensors=True)
+    check_model_folder(path)
+    try:
+        with quiet_transformers():
+            model = GPT2LMHeadModel.from_pretrained(path, local_files_only=True, attn_implementation="eager", use_safetensors=True)
+    except Exception as error:  # transformers and huggingface_hub raise many kinds; the learner needs one sentence
+        raise LabError(f"transformers could not load the model in {path} ({first_line(error)}); save it again with save_pretrained.") from None
     model = model.float().to(pick_device(device)).eval()  # the embedded model ships in fp16; the lessons compute in fp32
     return Lab(model, load_tokenizer(path, model.config.vocab_size), name=name or str(path), source=source or f"local folder {path}")
+
+
+def check_model_folder(path: Path) -> None:
+    """A GPT-2 folder: a config.json that is a GPT-2's, and safetensors weights (never pickle files)."""
+    config_file = path / "config.json"
+    if not config_file.is_file():
+        raise LabError(f"The folder {path} holds no config.json; give a folder written by save_pretrained.")
+    try:
+        config = json.loads(config_file.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise LabError(f"The config.json in {path} is not valid JSON ({first_line(error)}); fix it or save the model again with save_pretrained.") from None
+    if not isinstance(config, dict):
+        raise LabError(f"The config.json in {path} is not a JSON object of settings; save the model again with save_pretrained.")
+    model_type = config.get("model_type", "gpt2")
+    if model_type != "gpt2":
+        raise LabError(f"The folder {path} holds a {model_type!r} model, not a GPT-2 (model_type 'gpt2'); give a GPT-2 folder.")
+    if not any((path / f).is_file() for f in SAFETENSORS_WEIGHTS):
+        pickles = [f for f in PICKLE_WEIGHTS if (path / f).is_file()]
+        if pickles:
+            raise LabError(
+                f"The folder {path} holds only pickle weights ({pickles[0]}), which gpt2lab never opens because unpickling can run code; "
+                f"if you trust the file, convert it with transformers' model.save_pretrained(folder, safe_serialization=True)."
+            )
+        raise LabError(f"The folder {path} holds no model.safetensors; save the model into it with save_pretrained.")
 
 
 def load_tokenizer(path: Path, vocab_size: int):
@@ -87,7 +125,11 @@ def load_tokenizer(path: Path, vocab_size: int):
         if vocab_size != 50257:
             raise LabError(f"The folder {path} has no tokenizer files and its vocabulary ({vocab_size}) is not GPT-2's; save the tokenizer with the model.")
         path = GPT2_TOKENIZER_PATH
-    tokenizer = GPT2TokenizerFast.from_pretrained(path, local_files_only=True)
+    try:
+        with quiet_transformers():
+            tokenizer = GPT2TokenizerFast.from_pretrained(path, local_files_only=True)
+    except Exception as error:  # tokenizers raises its own Exception subclass for a broken tokenizer.json
+        raise LabError(f"The tokenizer files in {path} could not be read ({first_line(error)}); save the tokenizer again with save_pretrained.") from None
     # transformers 5 can build an empty tokenizer without a word of warning: refuse it.
     if len(tokenizer) <= 1:
         raise LabError(f"The tokenizer in {path} loaded empty; check its vocab.json/merges.txt or tokenizer.json.")

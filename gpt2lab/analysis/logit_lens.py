@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import torch
 
 from gpt2lab.errors import LabError
+from gpt2lab.inputs import check_lab, check_trace, check_whole_number
 from gpt2lab.model.forward import unembed
 from gpt2lab.model.layernorm import layer_norm
 from gpt2lab.model.names import block_stage
@@ -58,7 +59,10 @@ def logit_lens(lab, trace, position: int = -1, top_k: int = 5) -> LogitLens:
     ``trace`` must keep ``blocks.*.resid_pre``/``resid_post`` (a full trace does). ``position`` indexes
     ``trace.tokens``; -1 is the last token, whose next token is the one the model generates.
     """
+    check_lab(lab)
+    check_trace(trace)
     T = len(trace.tokens)
+    position, top_k = check_whole_number(position, "position"), check_whole_number(top_k, "top_k")
     if not -T <= position < T:
         raise LabError(f"Position {position} is outside the {T} tokens of this trace; use 0 to {T - 1}, or -1 for the last.")
     if not 1 <= top_k <= lab.config.vocab_size:

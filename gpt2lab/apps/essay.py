@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from gpt2lab.generation.loop import STOP_REASONS, STOPPED_AT_CONTEXT_FULL, STOPPED_AT_END_OF_TEXT, STOPPED_AT_LENGTH, Step, generate
 from gpt2lab.generation.sampling import SamplingSettings, check_prompt
 from gpt2lab.errors import LabError
+from gpt2lab.inputs import check_lab
 
 PARAGRAPHS = "paragraphs"  # the essay's own stop reason: enough paragraphs written
 ESSAY_SETTINGS = dict(temperature=0.8, top_k=40, top_p=1.0, max_new_tokens=300)  # the defaults: GPT-2's paper used top-k 40
@@ -152,6 +153,7 @@ def write_essay(
     seed: int | None = 0,
 ) -> Essay:
     """Write a short essay that continues ``prompt``: ``paragraphs`` paragraphs, or fewer if a limit comes first."""
+    check_lab(lab)
     settings = check_essay_request(prompt, paragraphs, max_new_tokens, temperature, top_k, top_p, seed)
     lab.to_ids(prompt)  # a prompt that does not fit is reported before any work
 

@@ -30,6 +30,8 @@ import torch
 
 from gpt2lab.model.cache import KVCache
 from gpt2lab.errors import LabError
+from gpt2lab.inputs import check_lab, check_options, check_settings, check_stage_patterns, check_whole_number, token_ids
+from gpt2lab.inputs import check_token_id as check_id
 from gpt2lab.model.names import block_stage, select_stages
 from gpt2lab.generation.sampling import (
     Candidate,
@@ -113,7 +115,9 @@ def next_distribution(lab, prompt: str, settings: SamplingSettings | None = None
 
         dist = next_distribution(lab, "Mr.", SamplingSettings(top_p=0.9)); dist.n_kept
     """
+    check_lab(lab)
     check_prompt(prompt)
+    check_settings(settings)
     trace = lab.trace(prompt, keep=("logits",))
     return filter_distribution(last_position_logits(trace.logits), settings or SamplingSettings(), trace.context_ids.tolist())
 
@@ -128,10 +132,15 @@ def end_of_text_id(lab) -> int | None:
 
 
 def check_token_id(lab, token_id) -> int:
-    vocab = lab.config.vocab_size
-    if isinstance(token_id, bool) or not isinstance(token_id, int) or not 0 <= token_id < vocab:
-        raise LabError(f"A forced token must be a token id from 0 to {vocab - 1:,}, not {token_id!r}.")
-    return token_id
+    """A token to force: one id of the lab's vocabulary (an int, or a one-element integer tensor)."""
+    return check_id(token_id, lab.config.vocab_size, what="A forced token")
+
+
+def sampling_settings(settings, sampling: dict) -> SamplingSettings:
+    """The settings to use: ``settings`` itself, or made from the keyword arguments (each one checked)."""
+    check_settings(settings)
+    check_options(sampling, SamplingSettings.__dataclass_fields__, "SamplingSettings")
+    return settings if settings is not None else SamplingSettings(**sampling)
 
 
 def stop_reason(ids: list[int], n_new: int, settings: SamplingSettings, eos_id: int | None, n_ctx: int) -> str | None:
@@ -152,7 +161,7 @@ def stop_reason(ids: list[int], n_new: int, settings: SamplingSettings, eos_id: 
 def trace_keep(keep: Iterable[str] | None, n_layer: int) -> tuple[tuple[str, ...], bool]:
     """The stages to ask ``lab.trace`` for (the logits always: sampling needs them), and whether the
     caller wanted the logits kept in the record."""
-    patterns = None if keep is None else tuple([keep] if isinstance(keep, str) else keep)
+    patterns = check_stage_patterns(keep)
     wanted = select_stages(patterns, n_layer)
     return tuple(sorted(wanted | {"logits"})), "logits" in wanted
 
@@ -172,13 +181,15 @@ def take_step(
     ``token_id`` forces the choice (a branch). ``keep``: the stages the step's trace keeps.
     ``distributions=False`` leaves out the two (vocab,) tensors, to save memory on long texts.
     """
+    forced = token_id is not None
+    if forced:
+        token_id = check_token_id(lab, token_id)  # before any work
     kept, keep_logits = trace_keep(keep, lab.config.n_layer)
     trace = lab.trace(ids[cache.length :], cache=cache, keep=kept)  # one position, except the first step
     dist = filter_distribution(last_position_logits(trace.logits), settings, context_ids=ids)  # (vocab,) tensors
     if not keep_logits:
         del trace.activations["logits"]  # (T, vocab) is the biggest stage: drop it unless asked for
-    forced = token_id is not None
-    chosen = check_token_id(lab, token_id) if forced else choose(dist, generator)
+    chosen = token_id if forced else choose(dist, generator)
     return Step(
         position=len(ids),
         context_ids=trace.context_ids,
@@ -234,9 +245,11 @@ def generate(
     (:func:`gpt2lab.generation.beam.beam_search`, equal to ``generate(num_beams=k, do_sample=False)``)
     and returns its :class:`~gpt2lab.generation.beam.BeamResult`.
     """
+    check_lab(lab)
     if settings is None:
         settings = SamplingSettings(temperature=temperature, top_k=top_k, top_p=top_p, max_new_tokens=max_new_tokens, seed=seed,
                                     repetition_penalty=repetition_penalty, no_repeat_ngram_size=no_repeat_ngram_size, min_p=min_p)
+    check_settings(settings)
     if num_beams != 1:
         from gpt2lab.generation.beam import beam_search
 
@@ -328,10 +341,11 @@ class Stepper:
 
     def __init__(self, lab, prompt: str, settings: SamplingSettings | None = None, *,
                  keep: Iterable[str] | None = DEFAULT_KEEP, **sampling):
-        self.lab = lab
+        self.lab = check_lab(lab)
+        check_prompt(prompt)
         self.keep = keep
         self.eos_id = end_of_text_id(lab)
-        self.reset(prompt, settings if settings is not None else SamplingSettings(**sampling))
+        self.reset(prompt, sampling_settings(settings, sampling))
 
     # -- state ------------------------------------------------------------------------------------------
 
@@ -363,6 +377,7 @@ class Stepper:
         """Back to the bare prompt (a new one if given), with a fresh generator and an empty branch tree."""
         prompt = self.prompt if prompt is None else prompt
         check_prompt(prompt)
+        check_settings(settings)
         prompt_ids = self.lab.to_ids(prompt).tolist()  # raises for a prompt longer than the context window
         self.prompt, self.prompt_ids = prompt, prompt_ids
         if settings is not None:
@@ -398,14 +413,14 @@ class Stepper:
 
     def branch(self, token_id: int) -> Step:
         """Replace the newest token with ``token_id`` (one the sampler did not pick) and continue from it."""
-        check_token_id(self.lab, token_id)
+        token_id = check_token_id(self.lab, token_id)
         self.back()
         return self.step(token_id=token_id)
 
     def play(self, n: int) -> list[Step]:
         """Take up to ``n`` steps, stopping early at a stop reason. Returns the steps taken."""
         taken = []
-        for _ in range(n):
+        for _ in range(check_whole_number(n, "The number of steps", minimum=0)):
             if self.stop_reason is not None:
                 break
             taken.append(self.step())
@@ -417,7 +432,7 @@ class Stepper:
 
     def goto(self, path: Iterable[int]) -> None:
         """Return to a path of the branch tree; only the positions that differ are read again (lazily)."""
-        path = tuple(path)
+        path = tuple(token_ids(path, self.lab.config.vocab_size, allow_empty=True).tolist())
         steps = self.tree.steps_along(path)
         common = 0
         while common < min(len(path), len(self.steps)) and path[common] == self.new_ids[common]:

@@ -25,6 +25,7 @@ import torch
 
 from gpt2lab.model.attention import apply_causal_mask, causal_mask
 from gpt2lab.errors import LabError
+from gpt2lab.inputs import check_tensor
 from gpt2lab.viz.figures import new_figure, set_token_ticks, styled, to_numpy
 from gpt2lab.viz.labels import quoted_token
 
@@ -40,6 +41,7 @@ MAX_ANNOTATED = 12  # write each cell's number only when there are at most this 
 def _check_matrix(matrix: torch.Tensor, query_tokens, key_tokens, what: str):
     """Check a (T, T_all) matrix against its labels and return the key labels to use."""
     key_tokens = query_tokens if key_tokens is None else key_tokens
+    matrix = check_tensor(matrix, f"The {what}")
     if matrix.dim() != 2:
         raise LabError(f"Give one head's {what} of shape (T, T_all), e.g. trace['blocks.0.attn.{what}'][head], "
                        f"not a tensor of shape {tuple(matrix.shape)}.")

@@ -18,6 +18,7 @@ import torch
 from matplotlib.figure import Figure
 from matplotlib.text import Text
 
+from gpt2lab.inputs import explained
 from gpt2lab.viz.labels import token_label
 
 MAX_LABELLED = 40  # more tick labels than this on an axis overlap: label every n-th position instead
@@ -60,7 +61,7 @@ def styled(draw):
         with matplotlib.rc_context(current_display_mode().rc()):
             return draw(*args, **kwargs)
 
-    return drawn_in_the_current_mode
+    return explained(drawn_in_the_current_mode)  # a wrong argument ends in one LabError sentence
 
 
 def new_figure(nrows: int = 1, ncols: int = 1, *, width: float = 6.4, height: float = 4.8, **subplot_kw):

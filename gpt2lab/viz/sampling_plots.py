@@ -12,6 +12,8 @@ value); HTML views are self-contained
 
 from __future__ import annotations
 
+from gpt2lab.errors import LabError
+
 from dataclasses import dataclass
 from html import escape
 
@@ -76,7 +78,7 @@ def next_token_chart(
     probs, filtered = torch.as_tensor(probs).float(), torch.as_tensor(filtered).float()
     n = len(tokens)
     if probs.shape != (n,) or filtered.shape != (n,):
-        raise ValueError(f"probs and filtered must have one value per token ({n}), not {tuple(probs.shape)} and {tuple(filtered.shape)}")
+        raise LabError(f"probs and filtered must have one value per token ({n}), not {tuple(probs.shape)} and {tuple(filtered.shape)}; pass two (vocab,) tensors.")
     ranks = ranks if ranks is not None else list(range(1, n + 1))
     kept = (filtered > 0).tolist()
     width, height = figsize or (6.4, 0.95 + 0.28 * n)
@@ -148,7 +150,7 @@ def context_attention_chart(weights: torch.Tensor, tokens: list[str], title: str
     """
     weights = torch.as_tensor(weights).float()
     if weights.shape != (len(tokens),):
-        raise ValueError(f"weights must have one value per token ({len(tokens)}), not {tuple(weights.shape)}")
+        raise LabError(f"weights must have one value per token ({len(tokens)}), not {tuple(weights.shape)}; pass one weight per token.")
     start = max(0, len(tokens) - max_tokens)
     shown = weights[start:].tolist()
     fig, axes = new_figure(width=max(4.0, 0.22 * len(shown) + 1.5), height=3.2)
@@ -196,7 +198,7 @@ def attention_text_html(weights: torch.Tensor, tokens: list[str], query_label: s
     """
     weights = torch.as_tensor(weights).float()
     if weights.shape != (len(tokens),):
-        raise ValueError(f"weights must have one value per token ({len(tokens)}), not {tuple(weights.shape)}")
+        raise LabError(f"weights must have one value per token ({len(tokens)}), not {tuple(weights.shape)}; pass one weight per token.")
     top = max(float(weights.max()), 1e-9)
     parts = []
     for token, w in zip(tokens, weights.tolist()):
@@ -236,7 +238,7 @@ def next_token_bars_html(probs: torch.Tensor, filtered: torch.Tensor, tokens: li
     probs, filtered = torch.as_tensor(probs).float(), torch.as_tensor(filtered).float()
     n = len(tokens)
     if probs.shape != (n,) or filtered.shape != (n,):
-        raise ValueError(f"probs and filtered must have one value per token ({n}), not {tuple(probs.shape)} and {tuple(filtered.shape)}")
+        raise LabError(f"probs and filtered must have one value per token ({n}), not {tuple(probs.shape)} and {tuple(filtered.shape)}; pass two (vocab,) tensors.")
     ranks = ranks if ranks is not None else list(range(1, n + 1))
     scale = max(float(probs.max()), float(filtered.max()), 1e-9)  # the longest bar fills the cell
     kept = (filtered > 0).tolist()
