@@ -209,11 +209,6 @@ CASES = [
     ("next_token_chart of a 2-D tensor", lambda c: sampling_plots.next_token_chart(torch.zeros(3, 3), torch.zeros(3), ["a"]), "one value per token"),
     ("context_attention_chart too many weights", lambda c: sampling_plots.context_attention_chart(torch.zeros(3), ["a"]), "one weight per token"),
     ("attention_text_html too many weights", lambda c: sampling_plots.attention_text_html(torch.zeros(3), ["a"]), "one weight per token"),
-    # exercise checkers given a text where numbers are expected
-    ("check_head_output given a text", lambda c: attention_exercises.check_head_output(c.trace, 0, 0, 0, "z"), "answer must be a tensor"),
-    ("check_block_output given a text", lambda c: block_exercises.check_block_output(c.trace, 0, "resid"), "answer must be a tensor"),
-    ("check_layer_norm_by_hand given a dict", lambda c: block_exercises.check_layer_norm_by_hand(c.lab, c.trace, 0, 0, {"x": 1}), "answer must be a tensor"),
-    ("check_block0_input given a text", lambda c: embedding_exercises.check_block0_input(c.lab, c.trace, 0, "x"), "answer must be a tensor"),
     ("check_embedding_row of None", lambda c: embedding_exercises.check_embedding_row(c.lab, None, 3), "must be a str"),
 ]
 
@@ -235,9 +230,26 @@ def test_a_mistake_is_one_sentence_from_gpt2lab(c, what, call, words):
     assert type(excinfo.value) is LabError  # not a library's ValueError that happens to subclass it
 
 
+# An exercise checker never raises for a wrong answer (a notebook with a wrong answer still runs top to
+# bottom): an answer that is not numbers at all gets a "Not yet" with one sentence saying what to give.
+WRONG_KINDS = [
+    ("check_head_output given a text", lambda c: attention_exercises.check_head_output(c.trace, 0, 0, 0, "z")),
+    ("check_block_output given a text", lambda c: block_exercises.check_block_output(c.trace, 0, "resid")),
+    ("check_layer_norm_by_hand given a dict", lambda c: block_exercises.check_layer_norm_by_hand(c.lab, c.trace, 0, 0, {"x": 1})),
+    ("check_block0_input given a text", lambda c: embedding_exercises.check_block0_input(c.lab, c.trace, 0, "x")),
+]
+
+
+@pytest.mark.parametrize("what, call", WRONG_KINDS, ids=[case[0] for case in WRONG_KINDS])
+def test_a_checker_given_no_numbers_says_what_to_give(c, what, call):
+    result = call(c)
+    assert result.answered and not result.passed
+    assert "tensor" in result.message and result.message.endswith(".")
+
+
 def test_every_case_is_distinct():
     names = [case[0] for case in CASES]
-    assert len(names) == len(set(names)) and len(CASES) >= 100
+    assert len(names) == len(set(names)) and len(CASES) >= 100  # plus WRONG_KINDS for the exercise checkers
 
 
 def test_good_inputs_still_work(c):

@@ -72,7 +72,7 @@ def essay_main(argv: list[str] | None = None, prog: str = "gpt2lab essay") -> in
         print(f"gpt2lab: {error}", file=sys.stderr)
         return 2
     print(f"gpt2lab: {len(essay.steps)} tokens written with {essay.settings.describe()}, seed {essay.settings.seed}; "
-          f"stopped: {essay.stop_reason.replace('_', ' ')}", file=sys.stderr)
+          f"stopped: {essay.stop_reason.replace('_', ' ')} — {essay.stop_explanation}", file=sys.stderr)
     print(essay.text)
     if args.steps:
         print()
