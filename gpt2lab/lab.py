@@ -257,7 +257,10 @@ class Lab:
 
         See :func:`gpt2lab.generation.loop.generate` (``temperature=0`` is greedy).
         """
+        import inspect
+
         from gpt2lab.generation.loop import generate
 
-        check_options(options, ("settings", "keep", "distributions", "stop_when"), "lab.generate")
+        allowed = [name for name, p in inspect.signature(generate).parameters.items() if p.kind is p.KEYWORD_ONLY]
+        check_options(options, allowed, "lab.generate")  # generate's own keyword options, so the two never drift
         return generate(self, prompt, max_new_tokens, temperature, top_k, top_p, seed, **options)

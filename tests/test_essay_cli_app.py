@@ -277,7 +277,6 @@ def test_fewer_paragraphs_say_why(lab, monkeypatch):
     assert "mid-sentence" in essay.stop_explanation
 
 
-@pytest.mark.skipif(not HAVE_TINY, reason="the embedded model is not in gpt2lab/assets/tiny yet")
 @pytest.mark.parametrize("paragraphs", [1, 2, 3, 4])
 def test_the_embedded_model_writes_the_paragraphs_asked_for(paragraphs):
     import gpt2lab
