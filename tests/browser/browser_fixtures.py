@@ -1,7 +1,7 @@
 """A real JupyterLab, started on 127.0.0.1 for the browser tests, and Debian's Chromium driven by Playwright.
 
-Not a conftest.py: tests/conftest.py is imported as ``conftest`` by the other tests, and a second module
-of that name here would shadow it. The browser tests import these fixtures by name.
+tests/browser/conftest.py registers the fixtures once for the whole folder (one Chromium, one JupyterLab per
+session); the test modules import the helpers below by name.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ import urllib.request
 
 import pytest
 
-from browser_fixtures import ARTIFACTS, ROOT, browser, free_port, needs_browser, page, write_settings  # noqa: F401 (fixtures)
+from browser_fixtures import ARTIFACTS, ROOT, free_port, needs_browser, write_settings  # the fixtures come from conftest.py
 from lab_driver import NOTEBOOK, wait_for_idle_kernel
 
 pytestmark = needs_browser

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from browser_fixtures import ARTIFACTS, ROOT, browser, jupyter, needs_browser, page  # noqa: F401 (fixtures)
+from browser_fixtures import ARTIFACTS, ROOT, needs_browser  # the fixtures come from conftest.py
 from lab_driver import all_cells_ran, count, error_outputs, open_notebook, run_all_cells, widget_problems, NOTEBOOK
 
 pytestmark = needs_browser

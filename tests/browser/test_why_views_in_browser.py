@@ -3,7 +3,7 @@ text is coloured and opens its alternatives on click, and the attribution and pa
 
 from __future__ import annotations
 
-from browser_fixtures import ARTIFACTS, browser, jupyter, needs_browser, page  # noqa: F401 (fixtures)
+from browser_fixtures import ARTIFACTS, needs_browser  # the fixtures come from conftest.py
 from lab_driver import NOTEBOOK, all_cells_ran, count, error_outputs, open_notebook, run_all_cells, widget_problems
 
 pytestmark = needs_browser
