@@ -18,6 +18,7 @@ import math
 import torch
 
 from gpt2lab.exercises.checks import CheckResult
+from gpt2lab.model.names import block_stage
 
 PROMPT = "It is a truth universally acknowledged, that a single man"
 
@@ -55,7 +56,7 @@ def checked_stages(n_layer: int) -> list[str]:
     """The stages compared, in the order the forward pass computes them."""
     names = ["blocks.0.resid_pre"]
     for i in range(n_layer):
-        names += [f"blocks.{i}.{s}" for s in ("ln1", "attn_out", "resid_mid", "ln2", "mlp_out", "resid_post")]
+        names += [block_stage(i, s) for s in ("ln1", "attn_out", "resid_mid", "ln2", "mlp_out", "resid_post")]
     return names + ["ln_final", "logits"]
 
 
@@ -101,19 +102,19 @@ def mistaken_forward(ids: torch.Tensor, weights, config, mistake: str | None = N
     positions = torch.arange(T, device=ids.device)
     x = stages["blocks.0.resid_pre"] = weights.token_embedding[ids] + weights.position_embedding[positions]
     for i, w in enumerate(weights.blocks):
-        name = f"blocks.{i}."
+        name = lambda stage: block_stage(i, stage)  # noqa: E731  (the names come from gpt2lab.model.names)
         if mistake == "post_ln":
-            stages[name + "attn_out"] = a = attn(x, w)
-            x = stages[name + "resid_mid"] = ln(x + a, w.ln1_weight, w.ln1_bias)
-            stages[name + "mlp_out"] = m = mlp(x, w)
-            x = stages[name + "resid_post"] = ln(x + m, w.ln2_weight, w.ln2_bias)
+            stages[name("attn_out")] = a = attn(x, w)
+            x = stages[name("resid_mid")] = ln(x + a, w.ln1_weight, w.ln1_bias)
+            stages[name("mlp_out")] = m = mlp(x, w)
+            x = stages[name("resid_post")] = ln(x + m, w.ln2_weight, w.ln2_bias)
             continue
-        h = stages[name + "ln1"] = ln(x, w.ln1_weight, w.ln1_bias)
-        stages[name + "attn_out"] = a = attn(h, w)
-        x = stages[name + "resid_mid"] = x + a
-        h = stages[name + "ln2"] = ln(x, w.ln2_weight, w.ln2_bias)
-        stages[name + "mlp_out"] = m = mlp(h, w)
-        x = stages[name + "resid_post"] = x + m
+        h = stages[name("ln1")] = ln(x, w.ln1_weight, w.ln1_bias)
+        stages[name("attn_out")] = a = attn(h, w)
+        x = stages[name("resid_mid")] = x + a
+        h = stages[name("ln2")] = ln(x, w.ln2_weight, w.ln2_bias)
+        stages[name("mlp_out")] = m = mlp(h, w)
+        x = stages[name("resid_post")] = x + m
     x = stages["ln_final"] = ln(x, weights.ln_final_weight, weights.ln_final_bias)
     head = weights.token_embedding
     if mistake == "untied_head":  # a head of its own: a fresh matrix, as `nn.Linear(d_model, vocab)` would give

@@ -9,6 +9,7 @@ from __future__ import annotations
 import torch
 
 from gpt2lab.model.layernorm import layer_norm
+from gpt2lab.model.names import block_stage
 from gpt2lab.exercises.checks import CheckResult, as_vector, as_whole, not_answered
 
 
@@ -21,8 +22,7 @@ def check_block_output(trace, layer: int, answer: torch.Tensor | None) -> CheckR
     """Exercise 1: block ``layer``'s output (resid_post, all positions) from its input and its two sub-layers' outputs."""
     if answer is None:
         return not_answered("Set answer to a tensor of shape (T, d_model) built from three of the block's stages.")
-    name = f"blocks.{layer}."
-    expected = trace[name + "resid_post"]
+    expected = trace["resid_post", layer]
     answer = as_vector(answer, expected)
     if answer is None:
         return CheckResult(False, "Give a tensor of shape (T, d_model).")
@@ -30,9 +30,9 @@ def check_block_output(trace, layer: int, answer: torch.Tensor | None) -> CheckR
         return CheckResult(False, f"Your tensor has shape {tuple(answer.shape)}; the stream is {tuple(expected.shape)} (T, d_model).")
     if _close(answer, expected):
         return CheckResult(True, "resid_pre + attn_out + mlp_out: the block only ADDS to the stream, it never overwrites it.")
-    if _close(answer, trace[name + "resid_mid"]):
+    if _close(answer, trace["resid_mid", layer]):
         return CheckResult(False, "That is the stream after attention only (resid_mid); the MLP adds its output too.")
-    if _close(answer, trace[name + "attn_out"] + trace[name + "mlp_out"]):
+    if _close(answer, trace["attn_out", layer] + trace["mlp_out", layer]):
         return CheckResult(False, "That is what the block adds; add it to what came in (resid_pre).")
     return CheckResult(False, "Not yet: start from the block's input and add what attention and the MLP each output.")
 
@@ -89,7 +89,7 @@ def settled_positions(lab, trace, before_last: int = 1) -> list[int]:
     from gpt2lab.analysis.logit_lens import lens_logits
 
     w, n = lab.weights, lab.config.n_layer
-    stage = "blocks.0.resid_pre" if n - before_last <= 0 else f"blocks.{n - before_last - 1}.resid_post"
+    stage = block_stage(0, "resid_pre") if n - before_last <= 0 else block_stage(n - before_last - 1, "resid_post")
     early = lens_logits(trace[stage], w.ln_final_weight, w.ln_final_bias, lab.config.layer_norm_eps, w.unembedding)
     return (early.argmax(-1) == trace.logits.argmax(-1)).nonzero().flatten().tolist()
 
