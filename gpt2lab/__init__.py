@@ -29,7 +29,9 @@ from gpt2lab.tokenizer.bpe import BPETokenizer, gpt2_tokenizer
 from gpt2lab.tokenizer.bpe_training import train_bpe
 
 # from logits to text
-from gpt2lab.generation.loop import GenerationResult, Step, Stepper, generate
+from gpt2lab.generation.beam import BeamResult, beam_search
+from gpt2lab.generation.loop import GenerationResult, Step, generate
+from gpt2lab.generation.stepper import Stepper
 from gpt2lab.generation.sampling import SamplingSettings
 
 # looking inside
@@ -51,6 +53,7 @@ from gpt2lab.viz.presenter import display_mode, set_display_mode
 __version__ = "0.1.0"
 
 __all__ = [
+    "BeamResult",
     "GenerationResult",
     "SamplingSettings",
     "Step",
@@ -68,6 +71,7 @@ __all__ = [
     "ModelConfig",
     "Trace",
     "OptimizerConfig",
+    "beam_search",
     "build_classifier",
     "direct_logit_attribution",
     "evaluate_classifier",

@@ -1,4 +1,4 @@
-"""Checking what a learner hands to gpt2lab: one helper per kind of input, used by every entry point.
+"""Checking what a learner hands to gpt2lab: one helper per kind of input, for the entry points.
 
 A mistake (``lab.trace(None)``, ``top_k=2.5``, a 2-D tensor where token ids are expected) is answered
 with one :class:`~gpt2lab.errors.LabError` sentence that says what to give instead, before any work is
@@ -50,7 +50,7 @@ def explained(function):
     return checked
 
 
-def _shown(value) -> str:
+def shown(value) -> str:
     """A value as a message shows it: short, and by its type when it is big."""
     if isinstance(value, torch.Tensor):
         return f"a {value.dtype} tensor of shape {tuple(value.shape)}"
@@ -76,14 +76,14 @@ def check_whole_number(value, name: str, *, minimum: int | None = None, maximum:
               else f" from {minimum:,} to {maximum:,}" if minimum is not None and maximum is not None
               else f" of at least {minimum:,}" if minimum is not None else f" of at most {maximum:,}")
     if number is None or (minimum is not None and number < minimum) or (maximum is not None and number > maximum):
-        raise LabError(f"{name} must be a whole number{bounds}, not {_shown(value)}.")
+        raise LabError(f"{name} must be a whole number{bounds}, not {shown(value)}.")
     return number
 
 
 def check_text(value, what: str = "The text") -> str:
     """A str (may be empty: callers that need a token say so themselves)."""
     if not isinstance(value, str):
-        raise LabError(f"{what} must be a str, like 'The cat sat', not {_shown(value)}.")
+        raise LabError(f"{what} must be a str, like 'The cat sat', not {shown(value)}.")
     return value
 
 
@@ -91,7 +91,7 @@ def check_token_id(value, vocab_size: int, what: str = "A token id") -> int:
     """One token id of this model's vocabulary, as an int."""
     number = whole_number(value)
     if number is None or not 0 <= number < vocab_size:
-        raise LabError(f"{what} must be a token id from 0 to {vocab_size - 1:,} (a whole number in this model's vocabulary), not {_shown(value)}.")
+        raise LabError(f"{what} must be a token id from 0 to {vocab_size - 1:,} (a whole number in this model's vocabulary), not {shown(value)}.")
     return number
 
 
@@ -102,17 +102,17 @@ def token_ids(value, vocab_size: int, *, allow_empty: bool = False) -> torch.Ten
     """
     if isinstance(value, torch.Tensor):
         if value.dtype.is_floating_point or value.dtype.is_complex or value.dtype == torch.bool or value.dim() != 1:
-            raise LabError(f"Token ids must be {IDS_EXAMPLE} (or a 1-D integer tensor), not {_shown(value)}.")
+            raise LabError(f"Token ids must be {IDS_EXAMPLE} (or a 1-D integer tensor), not {shown(value)}.")
         ids = value.detach().to("cpu", torch.long)
     else:
         if isinstance(value, (str, bytes)) or not isinstance(value, Iterable) and not hasattr(value, "__array__"):
-            raise LabError(f"Token ids must be {IDS_EXAMPLE}, not {_shown(value)}.")
+            raise LabError(f"Token ids must be {IDS_EXAMPLE}, not {shown(value)}.")
         if hasattr(value, "__array__") and not isinstance(value, (list, tuple, range)):
             return token_ids(_from_array(value), vocab_size, allow_empty=allow_empty)
         numbers = [whole_number(v) for v in value]
         if any(n is None for n in numbers):
             bad = next(v for v, n in zip(value, numbers) if n is None)
-            raise LabError(f"Token ids must be {IDS_EXAMPLE}; {_shown(bad)} is not a whole number.")
+            raise LabError(f"Token ids must be {IDS_EXAMPLE}; {shown(bad)} is not a whole number.")
         outside = [n for n in numbers if not 0 <= n < vocab_size]  # checked before torch sees a huge number
         if outside:
             raise LabError(f"Token id {outside[0]} is outside this model's vocabulary (ids 0 to {vocab_size - 1:,}); use an id in that range.")
@@ -129,7 +129,7 @@ def _from_array(value) -> torch.Tensor:
     try:
         return torch.as_tensor(value)
     except (TypeError, ValueError, RuntimeError):
-        raise LabError(f"Token ids must be {IDS_EXAMPLE}, not {_shown(value)}.") from None
+        raise LabError(f"Token ids must be {IDS_EXAMPLE}, not {shown(value)}.") from None
 
 
 def check_tensor(value, name: str, ndim: int | None = None) -> torch.Tensor:
@@ -140,18 +140,19 @@ def check_tensor(value, name: str, ndim: int | None = None) -> torch.Tensor:
                 raise TypeError
             value = torch.as_tensor(value, dtype=torch.float32)
         except (TypeError, ValueError, RuntimeError):
-            raise LabError(f"{name} must be a tensor of numbers, not {_shown(value)}.") from None
+            raise LabError(f"{name} must be a tensor of numbers, not {shown(value)}.") from None
     if ndim is not None and value.dim() != ndim:
-        raise LabError(f"{name} must be a tensor with {ndim} axes, not {_shown(value)}.")
+        raise LabError(f"{name} must be a tensor with {ndim} axes, not {shown(value)}.")
     return value
 
 
 def check_lab(value):
-    """A :class:`~gpt2lab.lab.Lab` (what ``gpt2lab.load()`` returns)."""
-    from gpt2lab.lab import Lab
+    """A loaded model: what ``gpt2lab.load()`` returns (anything that can hand over its ``text_model()``).
 
-    if not isinstance(value, Lab):
-        raise LabError(f"Give a loaded model first, like lab = gpt2lab.load(), not {_shown(value)}.")
+    Checked by what a lab can do, not by importing :class:`~gpt2lab.lab.Lab`: this module sits below the lab.
+    """
+    if not callable(getattr(value, "text_model", None)) or not hasattr(value, "weights"):
+        raise LabError(f"Give a loaded model first, like lab = gpt2lab.load(), not {shown(value)}.")
     return value
 
 
@@ -160,7 +161,7 @@ def check_trace(value):
     from gpt2lab.model.trace import Trace
 
     if not isinstance(value, Trace):
-        raise LabError(f"Give a trace, like trace = lab.trace('The cat sat'), not {_shown(value)}.")
+        raise LabError(f"Give a trace, like trace = lab.trace('The cat sat'), not {shown(value)}.")
     return value
 
 
@@ -169,7 +170,7 @@ def check_settings(value):
     from gpt2lab.generation.sampling import SamplingSettings
 
     if value is not None and not isinstance(value, SamplingSettings):
-        raise LabError(f"settings must be a SamplingSettings, like SamplingSettings(temperature=0.8), not {_shown(value)}.")
+        raise LabError(f"settings must be a SamplingSettings, like SamplingSettings(temperature=0.8), not {shown(value)}.")
     return value
 
 
@@ -189,5 +190,5 @@ def check_stage_patterns(keep) -> tuple[str, ...] | None:
         return (keep,)
     patterns = tuple(keep) if isinstance(keep, Iterable) else None
     if patterns is None or not all(isinstance(k, str) for k in patterns):
-        raise LabError(f"keep must be stage names or globs, like ['blocks.*.attn.pattern'], not {_shown(keep)}.")
+        raise LabError(f"keep must be stage names or globs, like ['blocks.*.attn.pattern'], not {shown(keep)}.")
     return patterns

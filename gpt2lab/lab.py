@@ -10,7 +10,9 @@ import torch
 from gpt2lab.model.cache import KVCache
 from gpt2lab.model.config import ModelConfig
 from gpt2lab.errors import LabError
-from gpt2lab.inputs import IDS_EXAMPLE, check_options, check_stage_patterns, check_text, token_ids
+from gpt2lab.generation.loop import generate
+from gpt2lab.generation.text_model import TextModel
+from gpt2lab.inputs import IDS_EXAMPLE, check_stage_patterns, check_text, token_ids
 from gpt2lab.model.forward import ABLATIONS, StageEdits, ablate_heads, editing, forward
 from gpt2lab.model.names import block_stage, select_stages, stage_names
 from gpt2lab.model.trace import Trace
@@ -70,6 +72,7 @@ class Lab:
         self.weights = GPT2Weights.from_hf(self.hf_model)  # views, not copies
         self._token_text: dict[int, str | None] = {}  # memo: each token's text, decoded once
         self._bpe = None  # gpt2lab's own tokenizer over the same files, built when first needed
+        self._text_model = None  # what generation needs of this lab, built when first needed
 
     def __repr__(self) -> str:
         c = self.config
@@ -193,16 +196,22 @@ class Lab:
         """
         if cache is not None and not isinstance(cache, KVCache):
             raise LabError(f"cache must be a KVCache from lab.new_cache(), not {type(cache).__name__}.")
-        already = cache.length if cache is not None else 0
-        ids = self.to_ids(text_or_ids, already=already)
-        context_ids = ([] if cache is None else cache.ids) + ids.tolist()
+        ids = self.to_ids(text_or_ids, already=cache.length if cache is not None else 0)
         kept = select_stages(check_stage_patterns(keep), self.config.n_layer)
-        activations: dict[str, torch.Tensor] = {}
-
         unknown = sorted(set(edits or {}) - set(self.stage_names()))
         if unknown:
             raise LabError(f"No stage is called {unknown[0]!r}; see gpt2lab.stage_names({self.config.n_layer}) for the names.")
-        all_edits = {**self.ablation_edits(ablate_heads, ablation), **(edits or {})}
+        return self.read(ids, cache, kept, {**self.ablation_edits(ablate_heads, ablation), **(edits or {})})
+
+    @torch.no_grad()
+    def read(self, ids: torch.Tensor, cache: KVCache | None = None, kept: Iterable[str] = (),
+             edits: StageEdits | None = None) -> Trace:
+        """The forward pass on ids already checked (what :meth:`trace` does after its checks, and what
+        generation calls at every step): ``kept`` are stage names, not globs; ``edits`` stage edits."""
+        already = cache.length if cache is not None else 0
+        context_ids = torch.cat([torch.tensor(cache.ids if cache is not None else [], dtype=torch.long), ids.cpu()])
+        kept = frozenset(kept)
+        activations: dict[str, torch.Tensor] = {}
 
         def record(name: str, tensor: torch.Tensor) -> torch.Tensor:
             if name in kept:
@@ -210,17 +219,27 @@ class Lab:
             return tensor
 
         ids = ids.to(self.device)  # a trace lives where the weights live: a learner can mix the two freely
-        forward(ids, self.weights, self.config, editing(record, all_edits) if all_edits else record, cache)
-        context_tokens = self.token_strings(context_ids)
-        return Trace(
-            ids=ids,
-            tokens=context_tokens[already:],
-            start=already,
-            context_ids=torch.tensor(context_ids, device=self.device),
-            context_tokens=context_tokens,
-            activations=activations,
-            n_layer=self.config.n_layer,
-        )
+        forward(ids, self.weights, self.config, editing(record, edits) if edits else record, cache)
+        return Trace(ids=ids, start=already, context_ids=context_ids.to(self.device), activations=activations,
+                     n_layer=self.config.n_layer, labeller=self.token_strings)
+
+    def text_model(self) -> TextModel:
+        """What generation needs of this lab, and nothing more (see :mod:`gpt2lab.generation.text_model`)."""
+        if self._text_model is None:
+            eos = getattr(self.tokenizer, "eos_token_id", None)
+            self._text_model = TextModel(
+                name=self.name, n_ctx=self.config.n_ctx, n_layer=self.config.n_layer,
+                vocab_size=self.config.vocab_size,
+                eos_id=eos if eos is not None else getattr(self.hf_model.config, "eos_token_id", None),
+                encode=self.to_ids, read=self.read, batch_logits=self.batch_logits, new_cache=self.new_cache,
+                token_strings=self.token_strings, decode=self.decode,
+            )
+        return self._text_model
+
+    @torch.no_grad()
+    def batch_logits(self, ids: torch.Tensor) -> torch.Tensor:
+        """Logits of a batch of sequences, (B, T) ids -> (B, T, vocab_size), on this lab's device; no stage kept."""
+        return forward(ids.to(self.device), self.weights, self.config)
 
     def ablation_edits(self, heads: Iterable[tuple[int, int]] | None, ablation: str = "zero") -> StageEdits:
         """The stage edits that switch ``heads`` ([(layer, head), ...]) off, checked against this model."""
@@ -251,16 +270,10 @@ class Lab:
 
         return surprisal(self, text_or_ids, top_k)
 
-    def generate(self, prompt: str, max_new_tokens: int = 40, temperature: float = 1.0, top_k: int | None = None,
-                 top_p: float = 1.0, seed: int | None = 0, **options):
+    def generate(self, prompt: str, max_new_tokens: int | None = None, **options):
         """Continue ``prompt`` one token at a time: the text, a record per step, and why it stopped.
 
-        See :func:`gpt2lab.generation.loop.generate` (``temperature=0`` is greedy).
+        See :func:`gpt2lab.generation.loop.generate` (``temperature=0`` is greedy; ``num_beams=k`` is beam
+        search, which refuses the sampling settings it would not honour).
         """
-        import inspect
-
-        from gpt2lab.generation.loop import generate
-
-        allowed = [name for name, p in inspect.signature(generate).parameters.items() if p.kind is p.KEYWORD_ONLY]
-        check_options(options, allowed, "lab.generate")  # generate's own keyword options, so the two never drift
-        return generate(self, prompt, max_new_tokens, temperature, top_k, top_p, seed, **options)
+        return generate(self, prompt, max_new_tokens, **options)

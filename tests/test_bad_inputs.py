@@ -26,7 +26,8 @@ from gpt2lab.errors import LabError
 from gpt2lab.exercises import attention as attention_exercises
 from gpt2lab.exercises import embeddings as embedding_exercises
 from gpt2lab.exercises import transformer_block as block_exercises
-from gpt2lab.generation.loop import Stepper, next_distribution
+from gpt2lab.generation.loop import next_distribution
+from gpt2lab.generation.stepper import Stepper
 from gpt2lab.generation.sampling import SamplingSettings
 from gpt2lab.loading import EMBEDDED_PATH
 from gpt2lab.viz import attention_plots, block_plots, sampling_plots

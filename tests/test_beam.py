@@ -8,14 +8,15 @@ from helpers import random_lab
 
 from gpt2lab import LabError
 from gpt2lab.generation.beam import beam_search, sequence_logprob
-from gpt2lab.generation.loop import STOPPED_AT_END_OF_TEXT, end_of_text_id, generate
+from gpt2lab.generation.loop import generate
+from gpt2lab.generation.stopping import STOPPED_AT_END_OF_TEXT
 
 PROMPTS = ["The cat sat on the mat.", "Once upon a time", "a"]
 
 
 def hf_beams(lab, prompt, k, n, **options):
     ids = torch.tensor([lab.encode(prompt)])
-    eos = end_of_text_id(lab)
+    eos = lab.text_model().eos_id
     out = lab.hf_model.generate(ids, num_beams=k, do_sample=False, max_new_tokens=n, pad_token_id=eos,
                                 eos_token_id=eos, return_dict_in_generate=True, output_scores=True, **options)
     return out.sequences[0, ids.shape[1]:].tolist(), float(out.sequences_scores[0])
@@ -24,7 +25,7 @@ def hf_beams(lab, prompt, k, n, **options):
 def eos_prone_lab(shape, seed, boost):
     """A random model whose <|endoftext|> is likely, so beams end early and end-of-text handling is exercised."""
     lab = random_lab(shape, seed=seed)
-    eos = end_of_text_id(lab)
+    eos = lab.text_model().eos_id
     with torch.no_grad():
         lab.hf_model.transformer.wte.weight[eos] += boost * lab.hf_model.transformer.ln_f.bias
     return lab
@@ -49,7 +50,7 @@ def test_beam_search_equals_transformers(shape, k, n):
 @pytest.mark.parametrize("k", [2, 3, 5])
 def test_end_of_text_handling_equals_transformers(boost, k):
     lab = eos_prone_lab((2, 4, 32, 64, 512), seed=7, boost=boost)
-    eos = end_of_text_id(lab)
+    eos = lab.text_model().eos_id
     ended = 0
     for prompt in PROMPTS:
         ours = beam_search(lab, prompt, num_beams=k, max_new_tokens=20)

@@ -18,7 +18,8 @@ import gpt2lab.generation.loop as generation_module
 from gpt2lab import LabError
 from gpt2lab.apps.cli import main
 from gpt2lab.apps.essay import PARAGRAPHS, count_paragraph_breaks, cut_at_sentence_end, split_paragraphs, write_essay
-from gpt2lab.generation.loop import STOPPED_AT_CONTEXT_FULL, STOPPED_AT_END_OF_TEXT, STOPPED_AT_LENGTH, take_step
+from gpt2lab.generation.loop import take_step
+from gpt2lab.generation.stopping import STOPPED_AT_CONTEXT_FULL, STOPPED_AT_END_OF_TEXT, STOPPED_AT_LENGTH
 from gpt2lab.loading import EMBEDDED_PATH
 
 REPO = Path(__file__).resolve().parents[1]

@@ -7,14 +7,9 @@ import torch
 from helpers import RANDOM_SHAPES, assert_stage_close, random_lab
 
 from gpt2lab import LabError
-from gpt2lab.generation.loop import (
-    STOPPED_AT_CONTEXT_FULL,
-    STOPPED_AT_END_OF_TEXT,
-    STOPPED_AT_LENGTH,
-    Stepper,
-    end_of_text_id,
-    generate,
-)
+from gpt2lab.generation.loop import generate
+from gpt2lab.generation.stepper import Stepper
+from gpt2lab.generation.stopping import STOPPED_AT_CONTEXT_FULL, STOPPED_AT_END_OF_TEXT, STOPPED_AT_LENGTH
 from gpt2lab.generation.sampling import SamplingSettings, filter_distribution
 
 PROMPT = "The cat sat on the mat."
@@ -32,7 +27,7 @@ def short_lab():
 
 def hf_generate(lab, prompt, n, **kwargs):
     ids = torch.tensor([lab.encode(prompt)])
-    eos = end_of_text_id(lab)
+    eos = lab.text_model().eos_id
     out = lab.hf_model.generate(ids, max_new_tokens=n, pad_token_id=eos, eos_token_id=eos,
                                 output_scores=True, output_logits=True, return_dict_in_generate=True, **kwargs)
     return out.sequences[0, ids.shape[1]:].tolist(), out
@@ -41,7 +36,7 @@ def hf_generate(lab, prompt, n, **kwargs):
 def eos_lab(shape=(2, 4, 32, 64, 512)):
     """A random model that (nearly) always predicts <|endoftext|>: the final LayerNorm outputs its embedding."""
     lab = random_lab(shape, seed=3)
-    eos = end_of_text_id(lab)
+    eos = lab.text_model().eos_id
     with torch.no_grad():
         wte = lab.hf_model.transformer.wte.weight
         wte[eos] *= 10
@@ -142,7 +137,7 @@ def test_keep_and_distributions_control_memory(lab):
 
 def test_stop_reason_end_of_text():
     lab = eos_lab()
-    eos = end_of_text_id(lab)
+    eos = lab.text_model().eos_id
     result = generate(lab, PROMPT, max_new_tokens=10, temperature=0)
     assert result.stop_reason == STOPPED_AT_END_OF_TEXT and result.new_ids == [eos]
     assert result.text == PROMPT and result.completion == ""
@@ -247,7 +242,7 @@ def test_stepper_stop_reasons(short_lab):
     # a forced <|endoftext|> ends generation too
     stepper = Stepper(short_lab, "The cat", temperature=1.0, seed=0)
     stepper.step()
-    stepper.branch(end_of_text_id(short_lab))
+    stepper.branch(short_lab.text_model().eos_id)
     assert stepper.stop_reason == STOPPED_AT_END_OF_TEXT and stepper.text == "The cat"
     stepper.back()
     assert stepper.stop_reason is None

@@ -9,7 +9,7 @@ from helpers import random_lab
 from gpt2lab.exercises import generation as ex06
 from gpt2lab.exercises import sampling as ex05
 from gpt2lab.exercises import start_here as ex00
-from gpt2lab.generation.loop import Stepper, end_of_text_id
+from gpt2lab.generation.stepper import Stepper
 from gpt2lab.generation.sampling import SamplingSettings, filter_distribution
 
 
@@ -62,6 +62,6 @@ def test_autoregressive_generation(lab):
     assert "WITH the cache" in ex06.check_positions_without_cache(20, 50, 69).message
     assert "never read" in ex06.check_positions_without_cache(20, 50, 2225 + 70).message
     assert not ex06.check_forced_end(stepper, "end_of_text")  # not stopped yet
-    stepper.branch(end_of_text_id(lab))
+    stepper.branch(lab.text_model().eos_id)
     assert ex06.check_forced_end(stepper, "end_of_text") and not ex06.check_forced_end(stepper, "length")
     assert not ex06.check_forced_end(stepper, None).answered

@@ -12,7 +12,7 @@ import torch
 from helpers import random_lab
 from matplotlib.figure import Figure
 
-from gpt2lab.generation.loop import STOPPED_AT_CONTEXT_FULL, STOPPED_AT_END_OF_TEXT, STOPPED_AT_LENGTH, end_of_text_id
+from gpt2lab.generation.stopping import STOPPED_AT_CONTEXT_FULL, STOPPED_AT_END_OF_TEXT, STOPPED_AT_LENGTH
 from gpt2lab.generation.sampling import SamplingSettings, filter_distribution
 from gpt2lab.viz.sampling_plots import (
     attention_text_html,
@@ -174,7 +174,7 @@ def test_stepper_widget_play_and_three_stop_reasons(lab, short_lab):
     # end of text: force <|endoftext|>
     w.reset_button.click()
     w.step_button.click()
-    eos = end_of_text_id(lab)
+    eos = lab.text_model().eos_id
     w.do_branch(eos)
     w.refresh()
     assert w.stepper.stop_reason == STOPPED_AT_END_OF_TEXT and "end-of-document" in w.status.value

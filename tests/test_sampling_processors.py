@@ -16,7 +16,8 @@ from transformers import (
 )
 
 from gpt2lab import LabError
-from gpt2lab.generation.loop import Stepper, end_of_text_id, generate
+from gpt2lab.generation.loop import generate
+from gpt2lab.generation.stepper import Stepper
 from gpt2lab.generation.sampling import (
     SamplingSettings,
     apply_repetition_penalty,
@@ -139,7 +140,7 @@ def lab():
 
 def hf_generate(lab, prompt, n, **kwargs):
     ids = torch.tensor([lab.encode(prompt)])
-    eos = end_of_text_id(lab)
+    eos = lab.text_model().eos_id
     out = lab.hf_model.generate(ids, max_new_tokens=n, pad_token_id=eos, eos_token_id=eos,
                                 output_scores=True, return_dict_in_generate=True, **kwargs)
     return out.sequences[0, ids.shape[1]:].tolist(), out

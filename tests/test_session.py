@@ -9,9 +9,9 @@ import pytest
 from helpers import random_lab
 
 from gpt2lab import LabError
-from gpt2lab.generation.loop import Stepper
+from gpt2lab.generation.stepper import Stepper
 from gpt2lab.generation.sampling import SamplingSettings
-from gpt2lab.generation.session import load_session, session_html
+from gpt2lab.generation.session import session_html
 
 PROMPT = "The cat sat on the mat."
 
@@ -55,7 +55,7 @@ def test_saved_loaded_and_stepped_again_gives_the_same_tokens_and_tree(lab, tmp_
     assert tree_shape(loaded) == tree_shape(original)
     # and a second save/load round trip of the stepped-on session holds too
     original.save(path)
-    again = load_session(path, lab)
+    again = Stepper.load(path, lab)
     assert again.ids == original.ids and tree_shape(again) == tree_shape(original)
 
 

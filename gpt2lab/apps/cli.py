@@ -35,7 +35,7 @@ def parse_args(argv: list[str] | None = None, prog: str = "gpt2lab essay") -> ar
     parser.add_argument("--seed", type=int, default=0, help="seed of the draws (default 0)")
     parser.add_argument("--steps", type=int, nargs="?", const=5, default=0, metavar="N",
                         help="after the essay, print each step's N likeliest candidates (default 5)")
-    parser.add_argument("--device", default=None, help="cpu or cuda (default: a GPU if there is one)")
+    parser.add_argument("--device", default=None, help="cpu or cuda (default: $GPT2LAB_DEVICE, else the CPU)")
     return parser.parse_args(argv)
 
 
@@ -48,13 +48,6 @@ def steps_table(essay: Essay, n: int) -> str:
     return "\n".join(lines)
 
 
-def quiet_loading() -> None:
-    """No "Loading weights" progress bar from transformers: the terminal shows only the essay and our lines."""
-    from transformers.utils import logging as hf_logging
-
-    hf_logging.disable_progress_bar()
-
-
 def essay_main(argv: list[str] | None = None, prog: str = "gpt2lab essay") -> int:
     """``gpt2lab essay "prompt" ...``: write one essay."""
     args = parse_args(argv, prog)
@@ -62,7 +55,6 @@ def essay_main(argv: list[str] | None = None, prog: str = "gpt2lab essay") -> in
                    top_k=None if args.no_top_k else args.top_k, top_p=args.top_p, seed=args.seed)
     try:
         check_essay_request(args.prompt, **request)  # a mistake is reported before the model loads
-        quiet_loading()
         from gpt2lab import load
 
         lab = load(args.model, device=args.device)

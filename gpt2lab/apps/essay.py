@@ -23,7 +23,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from gpt2lab.generation.loop import STOP_REASONS, STOPPED_AT_CONTEXT_FULL, STOPPED_AT_END_OF_TEXT, STOPPED_AT_LENGTH, Step, generate
+from gpt2lab.generation.loop import Step, generate
+from gpt2lab.generation.stopping import STOP_REASONS, STOPPED_AT_CONTEXT_FULL, STOPPED_AT_END_OF_TEXT, STOPPED_AT_LENGTH
 from gpt2lab.generation.sampling import SamplingSettings, check_prompt
 from gpt2lab.errors import LabError
 from gpt2lab.inputs import check_lab

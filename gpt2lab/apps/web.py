@@ -79,10 +79,8 @@ def main(argv: list[str] | None = None, prog: str = "python -m gpt2lab.apps.web"
         print('gpt2lab: the web app needs gradio; install it with: pip install "gpt2lab[app]"', file=sys.stderr)
         return 2
     from gpt2lab import load
-    from gpt2lab.apps.cli import quiet_loading
 
-    quiet_loading()
-    try:
+    try:  # load() is quiet: no progress bar from transformers
         lab = load(args.model)
     except LabError as error:
         print(f"gpt2lab: {error}", file=sys.stderr)

@@ -6,7 +6,8 @@ Each checker takes the learner's answer (``None`` while unanswered) and what it 
 
 from __future__ import annotations
 
-from gpt2lab.generation.loop import STOPPED_AT_END_OF_TEXT, positions_computed
+from gpt2lab.generation.loop import positions_computed
+from gpt2lab.generation.stopping import STOPPED_AT_END_OF_TEXT
 from gpt2lab.exercises.checks import CheckResult, as_whole, not_answered
 
 

@@ -19,7 +19,8 @@ This follows Hugging Face ``transformers``' ``_beam_search`` rule for rule, with
 
 So ``beam_search(lab, prompt, num_beams=k, max_new_tokens=n)`` gives the tokens of
 ``GPT2LMHeadModel.generate(ids, num_beams=k, do_sample=False, max_new_tokens=n)``; the forward passes
-are gpt2lab's own (:func:`gpt2lab.model.forward.forward`), all beams in one batch.
+are gpt2lab's own (:func:`gpt2lab.model.forward.forward`), all beams in one batch. Beam search does not
+sample: it has no temperature, top-k, top-p, min-p or seed.
 
     result = beam_search(lab, "The cat sat", num_beams=3, max_new_tokens=20)
     result.text, result.score, result.steps[0].candidates
@@ -32,6 +33,9 @@ from dataclasses import dataclass, field
 import torch
 
 from gpt2lab.errors import LabError
+from gpt2lab.generation.stopping import STOP_REASONS, STOPPED_AT_CONTEXT_FULL, STOPPED_AT_END_OF_TEXT, STOPPED_AT_LENGTH
+from gpt2lab.generation.text_model import TextModel, text_model_of
+from gpt2lab.inputs import check_whole_number
 from gpt2lab.generation.sampling import (
     apply_repetition_penalty,
     check_max_new_tokens,
@@ -40,7 +44,6 @@ from gpt2lab.generation.sampling import (
     check_repetition_penalty,
     no_repeat_ngram_filter,
 )
-from gpt2lab.model.forward import forward
 
 NEG = -1.0e9  # transformers' "never pick this" score (added, not -inf, so sums stay finite)
 
@@ -88,7 +91,7 @@ class BeamResult:
     logprob: float  # its summed log-probability
     steps: list[BeamStep]
     finished: list[tuple[tuple[int, ...], float]] = field(default_factory=list)  # the k best finished (ids, score)
-    stop_reason: str = "length"  # "length", "end_of_text" or "context_full" (generation.loop.STOP_REASONS)
+    stop_reason: str = "length"  # "length", "end_of_text" or "context_full" (generation.stopping.STOP_REASONS)
     text: str = ""  # prompt and continuation, without a final <|endoftext|>
     completion: str = ""  # the continuation alone
     num_beams: int = 1
@@ -99,16 +102,14 @@ class BeamResult:
 
     @property
     def stop_explanation(self) -> str:
-        from gpt2lab.generation.loop import STOP_REASONS
-
         return STOP_REASONS[self.stop_reason]
 
 
-def next_log_probs(lab, beams: torch.Tensor, repetition_penalty: float = 1.0, no_repeat_ngram_size: int = 0) -> torch.Tensor:
+def next_log_probs(model: TextModel, beams: torch.Tensor, repetition_penalty: float = 1.0,
+                   no_repeat_ngram_size: int = 0) -> torch.Tensor:
     """Every beam's log-probabilities for its next token: beams (k, T) -> (k, vocab), after the processors
     that read the text (they act on the log-probabilities in beam search, as in transformers)."""
-    with torch.no_grad():
-        logits = forward(beams.to(lab.device), lab.weights, lab.config)[:, -1, :].float().cpu()  # (k, vocab)
+    logits = model.batch_logits(beams)[:, -1, :].float().cpu()  # (k, vocab)
     log_probs = torch.log_softmax(logits, dim=-1)  # (k, vocab)
     rows = []
     for row, context in zip(log_probs, beams.tolist()):
@@ -120,18 +121,16 @@ def next_log_probs(lab, beams: torch.Tensor, repetition_penalty: float = 1.0, no
 def beam_search(lab, prompt: str, num_beams: int = 3, max_new_tokens: int = 20, length_penalty: float = 1.0,
                 repetition_penalty: float = 1.0, no_repeat_ngram_size: int = 0) -> BeamResult:
     """Beam search with ``num_beams`` beams for at most ``max_new_tokens`` tokens (transformers' rules)."""
-    from gpt2lab.generation.loop import STOPPED_AT_CONTEXT_FULL, STOPPED_AT_END_OF_TEXT, STOPPED_AT_LENGTH, end_of_text_id
-
+    model = text_model_of(lab)
     check_prompt(prompt)
     check_max_new_tokens(max_new_tokens)
     check_repetition_penalty(repetition_penalty)
     check_no_repeat_ngram_size(no_repeat_ngram_size)
-    if isinstance(num_beams, bool) or not isinstance(num_beams, int) or num_beams < 1:
-        raise LabError(f"num_beams must be a whole number of at least 1 (1 is greedy), not {num_beams!r}.")
-    prompt_ids = lab.to_ids(prompt).tolist()
-    eos = end_of_text_id(lab)
+    num_beams = check_whole_number(num_beams, "num_beams (1 is greedy)", minimum=1)
+    prompt_ids = model.encode(prompt).tolist()
+    eos = model.eos_id
     prompt_len, k = len(prompt_ids), num_beams
-    room = lab.config.n_ctx - prompt_len
+    room = model.n_ctx - prompt_len
     if room < 1:
         raise LabError("The prompt fills the context window: shorten it so the model has room to write.")
     n_new = min(max_new_tokens, room)
@@ -149,7 +148,7 @@ def beam_search(lab, prompt: str, num_beams: int = 3, max_new_tokens: int = 20, 
     steps: list[BeamStep] = []
     cur_len = prompt_len
     while True:
-        log_probs = next_log_probs(lab, running, repetition_penalty, no_repeat_ngram_size)  # (k, vocab)
+        log_probs = next_log_probs(model, running, repetition_penalty, no_repeat_ngram_size)  # (k, vocab)
         vocab = log_probs.shape[-1]
         total = (log_probs + running_scores[0, :, None]).reshape(1, -1)  # (1, k * vocab)
         top_scores, top_index = torch.topk(total, k=n_keep)  # (1, 2k) each
@@ -172,7 +171,7 @@ def beam_search(lab, prompt: str, num_beams: int = 3, max_new_tokens: int = 20, 
         best = torch.topk(merged_scores, k=k)[1]  # (1, k)
         finished_now = {int(i) - k for i in best[0] if int(i) >= k and bool(just_finished[0, int(i) - k])}  # candidates that entered the finished texts
         kept_now = {int(i) for i in next_index[0] if not bool(ended[0, int(i)])}
-        strings = lab.token_strings(tokens[0].tolist())
+        strings = model.token_strings(tokens[0].tolist())
         steps.append(BeamStep(new_length, [
             BeamCandidate(parent=int(parents[0, j]), token_id=int(tokens[0, j]), token=strings[j],
                           new_ids=tuple(candidates[j, prompt_len:].tolist()), logprob=float(top_scores[0, j]),
@@ -203,7 +202,7 @@ def beam_search(lab, prompt: str, num_beams: int = 3, max_new_tokens: int = 20, 
         prompt=prompt, prompt_ids=prompt_ids, new_ids=best_ids, score=score,
         logprob=score * max(len(best_ids), 1) ** length_penalty, steps=steps,
         finished=[(ids, float(s)) for ids, s, done in zip(finished_ids, finished_scores[0], is_finished[0]) if bool(done)],
-        stop_reason=reason, text=lab.decode(prompt_ids + shown), completion=lab.decode(shown), num_beams=k,
+        stop_reason=reason, text=model.decode(prompt_ids + shown), completion=model.decode(shown), num_beams=k,
     )
 
 
@@ -214,8 +213,8 @@ def sequence_logprob(lab, prompt_ids: list[int], new_ids: list[int]) -> float:
     """
     if not new_ids:
         return 0.0
+    model = text_model_of(lab)
     ids = torch.tensor([list(prompt_ids) + list(new_ids)])  # (1, T)
-    with torch.no_grad():
-        logits = forward(ids.to(lab.device), lab.weights, lab.config)[0].float().cpu()  # (T, vocab)
+    logits = model.batch_logits(ids)[0].float().cpu()  # (T, vocab)
     log_probs = torch.log_softmax(logits[len(prompt_ids) - 1 : -1], dim=-1)  # (n_new, vocab)
     return float(log_probs.gather(1, torch.tensor(new_ids)[:, None]).sum())

@@ -7,7 +7,7 @@ so the stepper ends in the same state, with the same text and the same branch tr
 draws the same next tokens the original would have.
 
     stepper.save("lesson.json")
-    again = Stepper.load("lesson.json", lab)          # or load_session("lesson.json", lab)
+    again = Stepper.load("lesson.json", lab)          # replays the actions (Stepper.replay)
     stepper.save_html("lesson.html")                  # one offline page: text, candidates, branch tree
 """
 
@@ -18,7 +18,7 @@ from html import escape
 from pathlib import Path
 
 from gpt2lab.errors import LabError
-from gpt2lab.generation.sampling import SamplingSettings
+from gpt2lab.generation.stopping import STOP_REASONS
 from gpt2lab.viz.labels import token_label
 
 FORMAT = "gpt2lab-stepper-session"  # what a session file says it is
@@ -31,7 +31,7 @@ def session_dict(stepper) -> dict:
     return {
         "format": FORMAT,
         "version": VERSION,
-        "model": stepper.lab.name,
+        "model": stepper.model.name,
         "prompt": stepper.prompt,
         "settings": stepper.actions[0]["settings"] if stepper.actions and "settings" in stepper.actions[0]
         else stepper.settings.to_dict(),
@@ -64,38 +64,6 @@ def read_session(path) -> dict:
     return data
 
 
-def replay(data: dict, lab):
-    """A new Stepper on ``lab`` with the session's actions replayed, checked token for token."""
-    from gpt2lab.generation.loop import Stepper
-
-    if data["model"] != lab.name:
-        raise LabError(f"This session was made with the model {data['model']!r}, not {lab.name!r}: "
-                       f"load it with gpt2lab.load({data['model']!r}) to replay it.")
-    stepper = Stepper(lab, data["prompt"], SamplingSettings(**data["settings"]))
-    stepper.generator.manual_seed(int(data["seed"]))
-    stepper.seed_used = int(data["seed"])
-    for action in data["actions"]:
-        if action["do"] == "step":
-            stepper.settings = SamplingSettings(**action["settings"])
-            step = stepper.step(action["token_id"])
-            if step.token_id != action["chosen"]:
-                raise LabError("Replaying this session drew other tokens than when it was saved: "
-                               "it was saved with another version of the model.")
-        elif action["do"] == "back":
-            stepper.back()
-        elif action["do"] == "goto":
-            stepper.goto(action["path"])
-    stepper.settings = SamplingSettings(**data.get("current_settings", data["settings"]))
-    if stepper.new_ids != data["current"] or [list(b) for b in stepper.branches()] != data["branches"]:
-        raise LabError("Replaying this session did not give the saved text and branches: the file was changed.")
-    return stepper
-
-
-def load_session(path, lab):
-    """The Stepper a saved session file describes, replayed on ``lab``."""
-    return replay(read_session(path), lab)
-
-
 # --- the handout page ---------------------------------------------------------------------------------------
 
 PAGE_STYLE = """
@@ -108,24 +76,24 @@ ul.tree{list-style:none;padding-left:1.2rem;border-left:1px dotted #999}code{bac
 """
 
 
-def _tree_html(node, lab) -> str:
+def _tree_html(node) -> str:
     if not node.children:
         return ""
     items = []
     for token_id, child in node.children.items():
         step = child.step
         how = "forced" if step.forced else f"p={step.prob:.3f}"
-        items.append(f"<li><code>{escape(token_label(step.token))}</code> <small>({how})</small>{_tree_html(child, lab)}</li>")
+        items.append(f"<li><code>{escape(token_label(step.token))}</code> <small>({how})</small>{_tree_html(child)}</li>")
     return '<ul class="tree">' + "".join(items) + "</ul>"
 
 
 def session_html(stepper) -> str:
     """The session as one self-contained HTML page (no script, no link, no image from elsewhere)."""
-    lab, steps = stepper.lab, stepper.steps
+    model, steps = stepper.model, stepper.steps
     pieces = [f'<span class="prompt">{escape(stepper.prompt)}</span>']
     for step in steps:
         cls = "new forced" if step.forced else "new"
-        pieces.append(f'<span class="{cls}" title="p={step.prob:.3f}, rank {step.rank}">{escape(lab.decode([step.token_id]))}</span>')
+        pieces.append(f'<span class="{cls}" title="p={step.prob:.3f}, rank {step.rank}">{escape(model.decode([step.token_id]))}</span>')
     rows = []
     for i, step in enumerate(steps, 1):
         cands = "".join(
@@ -137,16 +105,14 @@ def session_html(stepper) -> str:
                     f"<p>{step.n_kept:,} tokens kept under {escape(step.settings.describe())}.</p>"
                     f"<table><tr><th>candidate</th><th>p</th><th></th></tr>{cands}</table>")
     reason = stepper.stop_reason
-    from gpt2lab.generation.loop import STOP_REASONS
-
     stop = f"<p>Stopped: {escape(STOP_REASONS[reason])}.</p>" if reason else ""
     return (
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
         f"<title>gpt2lab session: {escape(stepper.prompt[:60])}</title><style>{PAGE_STYLE}</style></head><body>"
-        f"<h1>How the model wrote this</h1><p>Model <code>{escape(lab.name)}</code>, seed {stepper.seed_used}, "
+        f"<h1>How the model wrote this</h1><p>Model <code>{escape(model.name)}</code>, seed {stepper.seed_used}, "
         f"{escape(stepper.settings.describe())}. Blue: tokens the model chose; yellow: tokens the learner chose.</p>"
         f'<div class="text">{"".join(pieces)}</div>{stop}'
         f"<h2>Each step's candidates</h2>{''.join(rows) or '<p>No step taken yet.</p>'}"
-        f"<h2>Every branch tried</h2><p><code>{escape(stepper.prompt)}</code></p>{_tree_html(stepper.tree.root, lab)}"
+        f"<h2>Every branch tried</h2><p><code>{escape(stepper.prompt)}</code></p>{_tree_html(stepper.tree.root)}"
         "</body></html>\n"
     )

@@ -8,7 +8,9 @@ See :mod:`gpt2lab.model.names` for every name and shape; ``trace["resid_post", 3
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property
 
 import torch
 
@@ -18,12 +20,22 @@ from gpt2lab.errors import LabError
 @dataclass
 class Trace:
     ids: torch.Tensor  # (T,)  token ids of the positions computed in this call
-    tokens: list[str]  # their display strings
     start: int  # position of ids[0]: 0, or the number of tokens the KV cache already held
     context_ids: torch.Tensor  # (T_all,)  every position attended to: cached ones, then ids
-    context_tokens: list[str]  # their display strings (the key axis of attention)
     activations: dict[str, torch.Tensor]  # stage name -> tensor, in the order they were computed
     n_layer: int  # number of blocks of the model that made it
+    labeller: Callable[[list[int]], list[str]] = field(repr=False, default=lambda ids: [f"<id {i}>" for i in ids])
+    # how token ids read (the lab's token_strings); asked only when .tokens or .context_tokens is read
+
+    @cached_property
+    def context_tokens(self) -> list[str]:
+        """How every position attended to reads (the key axis of attention): built on first use, then kept."""
+        return self.labeller(self.context_ids.tolist())
+
+    @property
+    def tokens(self) -> list[str]:
+        """How the positions computed in this call read: ``[" The", " cat"]``."""
+        return self.context_tokens[self.start :]
 
     def __getitem__(self, name: str | tuple[str, int]) -> torch.Tensor:
         """``trace["blocks.3.resid_post"]``, or the shorthand ``trace["resid_post", 3]`` for a block's stage."""

@@ -22,7 +22,9 @@ import time
 import ipywidgets as widgets
 
 from gpt2lab.errors import LabError
-from gpt2lab.generation.loop import STOP_REASONS, Step, Stepper
+from gpt2lab.generation.loop import Step
+from gpt2lab.generation.stepper import Stepper
+from gpt2lab.generation.stopping import STOP_REASONS
 from gpt2lab.viz.presenter import themed
 from gpt2lab.viz.sampling_plots import (attention_text_html, branch_tree_html, next_token_bars_html, text_so_far_html,
                                   token_label, top_rows)
