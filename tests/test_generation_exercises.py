@@ -27,8 +27,8 @@ def test_start_here(lab):
     assert not ex00.check_prompt_length(lab, prompt, "6")
     assert ex00.check_greedy_and_seeds(False) and not ex00.check_greedy_and_seeds(True)
     assert not ex00.check_greedy_and_seeds("no").passed
-    assert ex00.check_course_map("06") and ex00.check_course_map(6) and ex00.check_course_map("06_logits_and_sampling")
-    assert not ex00.check_course_map("07") and "loop" in ex00.check_course_map("07").message
+    assert ex00.check_course_map("05") and ex00.check_course_map(5) and ex00.check_course_map("05_logits_and_sampling")
+    assert not ex00.check_course_map("06") and "loop" in ex00.check_course_map("06").message
     assert not ex00.check_course_map("42") and not ex00.check_course_map(None).answered
 
 

@@ -84,7 +84,7 @@ class CopyResult:
 
 
 def fresh_name(name: str) -> str:
-    """``06_logits_and_sampling.ipynb`` -> ``06_logits_and_sampling.fresh.ipynb``."""
+    """``05_logits_and_sampling.ipynb`` -> ``05_logits_and_sampling.fresh.ipynb``."""
     return name.removesuffix(".ipynb") + ".fresh.ipynb"
 
 

@@ -1,4 +1,4 @@
-"""Checkers for the exercises of ``notebooks/06_logits_and_sampling.ipynb``.
+"""Checkers for the exercises of ``notebooks/05_logits_and_sampling.ipynb``.
 
 Each checker takes the logits it is about (the last position's, shape (vocab,)) and the learner's answer
 (``None`` while unanswered), and returns a :class:`~gpt2lab.exercises.checks.CheckResult`.

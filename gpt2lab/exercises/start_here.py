@@ -15,9 +15,9 @@ COURSE = {
     "02": ("02_embeddings", "ids to vectors: token and position embeddings"),
     "03": ("03_masked_self_attention", "how positions read each other"),
     "04": ("04_transformer_block", "attention + MLP + LayerNorm + residual stream"),
-    "05": ("05_why_this_token", "why this token: surprise, attribution, ablation and patching"),
-    "06": ("06_logits_and_sampling", "scores for the next token, and choosing one"),
-    "07": ("07_autoregressive_generation", "one token at a time, the KV cache, when to stop"),
+    "05": ("05_logits_and_sampling", "scores for the next token, and choosing one"),
+    "06": ("06_autoregressive_generation", "one token at a time, the KV cache, when to stop"),
+    "07": ("07_why_this_token", "why this token: surprise, attribution, ablation and patching"),
     "08": ("08_model_sizes", "small, medium, large, XL"),
     "09": ("09_how_gpt2_learned", "the next-token objective, cross-entropy, a small GPT-2 trained live"),
     "10": ("10_fine_tuning", "adapting GPT-2 to a text and to a task"),
@@ -56,14 +56,14 @@ def check_greedy_and_seeds(answer: bool | None) -> CheckResult:
 
 
 def check_course_map(answer: str | int | None) -> CheckResult:
-    """Exercise 3: which notebook explains how the next token is chosen from the model's scores? ("06")"""
+    """Exercise 3: which notebook explains how the next token is chosen from the model's scores? ("05")"""
     if answer is None:
         return not_answered('Set answer to a notebook number, like "03".')
     key = f"{int(answer):02d}" if isinstance(answer, int) and not isinstance(answer, bool) else str(answer).strip()[:2]
+    if key == "05":
+        return CheckResult(True, "Notebook 05: logits, softmax, temperature, top-k and top-p. Notebook 06 then runs the loop.")
     if key == "06":
-        return CheckResult(True, "Notebook 06: logits, softmax, temperature, top-k and top-p. Notebook 07 then runs the loop.")
-    if key == "07":
-        return CheckResult(False, "07 runs the loop one token after another; the choice of ONE token is explained just before.")
+        return CheckResult(False, "06 runs the loop one token after another; the choice of ONE token is explained just before.")
     if key in COURSE:
         return CheckResult(False, f"{key} is about {COURSE[key][1]}; look for the scores of the next token.")
     return CheckResult(False, f'Give a notebook number from "00" to "{max(COURSE)}".')

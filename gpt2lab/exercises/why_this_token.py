@@ -1,4 +1,4 @@
-"""Checkers for the exercises of ``notebooks/05_why_this_token.ipynb``.
+"""Checkers for the exercises of ``notebooks/07_why_this_token.ipynb``.
 
 Each checker takes the learner's answer (``None`` while unanswered) and what it is about, and returns a
 :class:`~gpt2lab.exercises.checks.CheckResult`; a wrong answer is never an error.

@@ -15,10 +15,10 @@ pytestmark = needs_browser
 NOTEBOOKS = sorted(p.name for p in (ROOT / "notebooks").glob("*.ipynb"))
 
 # What each notebook must show once run: matplotlib figures (as images) and live widgets.
-SHOWS_FIGURES = {"02_embeddings", "03_masked_self_attention", "04_transformer_block", "06_logits_and_sampling",
-                 "07_autoregressive_generation", "08_model_sizes", "10_fine_tuning"}
-SHOWS_WIDGETS = {"00_start_here", "01_tokenization", "03_masked_self_attention", "06_logits_and_sampling",
-                 "07_autoregressive_generation"}
+SHOWS_FIGURES = {"02_embeddings", "03_masked_self_attention", "04_transformer_block", "05_logits_and_sampling",
+                 "06_autoregressive_generation", "08_model_sizes", "10_fine_tuning"}
+SHOWS_WIDGETS = {"00_start_here", "01_tokenization", "03_masked_self_attention", "05_logits_and_sampling",
+                 "06_autoregressive_generation"}
 
 
 @pytest.mark.parametrize("name", NOTEBOOKS)
@@ -45,7 +45,7 @@ def test_notebook_runs_and_renders_in_jupyterlab(name, jupyter, page):
 
 def test_generation_stepper_steps_and_branches_in_the_browser(jupyter, page):
     """Step three times: three more tokens and a new chart; click a candidate: the newest token is replaced."""
-    open_notebook(page, jupyter, "07_autoregressive_generation.ipynb")
+    open_notebook(page, jupyter, "06_autoregressive_generation.ipynb")
     run_all_cells(page)
     widget = page.locator(f"{NOTEBOOK} .gpt2lab").filter(has=page.locator(".gpt2lab-next-token-chart")).first
     widget.scroll_into_view_if_needed()

@@ -10,7 +10,7 @@ pytestmark = needs_browser
 
 
 def test_why_this_token_notebook_renders_its_views(jupyter, page):
-    open_notebook(page, jupyter, "05_why_this_token.ipynb")
+    open_notebook(page, jupyter, "07_why_this_token.ipynb")
     run_all_cells(page)
     ARTIFACTS.mkdir(exist_ok=True)
     assert error_outputs(page) == []
