@@ -94,3 +94,46 @@ def test_committed_model_matches_its_card():
         assert measured[key] == pytest.approx(metrics[key], abs=1e-3)
     size = sum(p.stat().st_size for p in TINY.iterdir())
     assert size < 20e6
+
+
+def test_copy_windows_weight_and_point_back():
+    from gpt2lab.training.copying import mix_in_copies
+
+    windows = torch.arange(4 * 65).view(4, 65) % 50  # (B, N)
+    out, weight, copy_of = mix_in_copies(windows, 8192, torch.Generator().manual_seed(3), share=1.0, min_length=5, max_length=9)
+    for row in range(4):
+        later = (copy_of[row] >= 0).nonzero().flatten()
+        assert len(later) > 0
+        x = out[row, :-1]
+        assert torch.equal(x[later], x[copy_of[row, later]])  # each later token equals its earlier copy
+        # and the token after each copy is the token to predict: what an induction head reads
+        assert torch.equal(out[row, 1:][later], x[copy_of[row, later] + 1])
+        assert (weight[row] >= 0).all() and weight[row].sum() > 0
+    assert torch.equal(mix_in_copies(windows, 8192, torch.Generator().manual_seed(3), share=0.0)[0], windows)
+
+
+def test_guide_loss_falls_as_the_head_moves_to_its_target():
+    from gpt2lab.training.guided_heads import HeadGuide, guide_loss
+
+    T = 6
+    scores = torch.zeros(1, 1, T, T, requires_grad=True)
+    guide = HeadGuide(0, 0, "previous_token")
+    masked = lambda s: torch.softmax(s.masked_fill(torch.ones(T, T).triu(1).bool(), float("-inf")), -1)  # noqa: E731
+    before = guide_loss(masked(scores), guide, None)
+    before.backward()
+    after = guide_loss(masked(scores - 0.5 * scores.grad), guide, None)
+    assert after < before
+    assert HeadGuide.parse("0.3:previous_token, 1.2:induction") == [HeadGuide(0, 3, "previous_token"), HeadGuide(1, 2, "induction")]
+    with pytest.raises(Exception, match="layer.head:kind"):
+        HeadGuide.parse("3:induction")
+
+
+def test_warm_start_with_copies_and_guides(straight, tmp_path):
+    # the embedded model's second run: start from a folder, repeated spans, two heads guided for a few steps
+    run(tmp_path, "warm", "--max-steps", "4", "--init-from", str(straight / "a-out"), "--copy-share", "0.5",
+        "--guide", "0.0:previous_token,0.1:induction", "--guide-steps", "2", "--dropout", "0.1")
+    metrics = json.loads((tmp_path / "warm-out" / "metrics.json").read_text())
+    assert metrics["init_from"] == str(straight / "a-out") and metrics["step"] == 4
+    assert set(metrics["head_scores"]) == {"previous_token", "induction"}
+    config = json.loads((tmp_path / "warm-out" / "config.json").read_text())
+    assert config["resid_pdrop"] == config["attn_pdrop"] == 0.0  # shipped without dropout

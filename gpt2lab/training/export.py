@@ -21,7 +21,9 @@ from transformers import GPT2LMHeadModel, GPT2TokenizerFast
 
 from gpt2lab.tokenizer.bpe import END_OF_TEXT
 from gpt2lab.training.corpus import LICENCE_NOTE
-from gpt2lab.training.losses import next_token_losses
+from gpt2lab.analysis.head_scores import after_copy_weight, diagonal_weight, repeated_random_tokens
+from gpt2lab.model.forward import forward
+from gpt2lab.training.losses import model_weights, next_token_losses
 from gpt2lab.training.small_tokenizer import write_truncated_tokenizer
 
 SUBSET_CHARS = 50_000  # a quick check: the first 50k held-out characters (a quarter), also in metrics.json
@@ -57,6 +59,25 @@ def heldout_nats(model: GPT2LMHeadModel, ids: torch.Tensor, block: int, batch_si
                 total += next_token_losses(model, windows_ids).sum().item()  # gpt2lab's own forward pass
             count += windows_ids[:, 1:].numel()
     return total, count
+
+
+@torch.no_grad()
+def best_head_scores(model, prose_ids: torch.Tensor, repeat_length: int = 50, seeds: int = 3) -> dict:
+    """The best previous-token score (on ``prose_ids``) and the best induction score (on random tokens repeated
+    twice, averaged over ``seeds`` draws) of any head: what the training log follows."""
+    weights, config = model_weights(model)
+    repeat_length = min(repeat_length, config.n_ctx // 2)  # both halves must fit the context window
+
+    def patterns(ids: torch.Tensor) -> list[torch.Tensor]:
+        kept: dict[str, torch.Tensor] = {}
+        forward(ids, weights, config, lambda name, t: kept.setdefault(name, t) if name.endswith("attn.pattern") else t)
+        return list(kept.values())  # n_layer x (n_head, T, T)
+
+    previous = torch.stack([diagonal_weight(p, 1) for p in patterns(prose_ids)])  # (n_layer, n_head)
+    induction = torch.stack([torch.stack([after_copy_weight(p, repeat_length) for p in
+                                          patterns(repeated_random_tokens(config.vocab_size, repeat_length, seed))])
+                             for seed in range(seeds)]).mean(0)  # (n_layer, n_head)
+    return {"previous_token": previous.max().item(), "induction": induction.max().item()}
 
 
 def _same_length(windows: list[tuple[int, int]]) -> list[list[tuple[int, int]]]:
@@ -125,6 +146,7 @@ def export_folder(out: Path, model: GPT2LMHeadModel, n_merges: int, heldout_ids:
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     half = copy.deepcopy(model).half()
+    half.config.resid_pdrop = half.config.embd_pdrop = half.config.attn_pdrop = 0.0  # dropout is for training only
     half.save_pretrained(out)
     tokenizer = write_truncated_tokenizer(out, n_merges)
     # measure what we ship: the fp16 weights, reloaded as fp32
@@ -134,6 +156,7 @@ def export_folder(out: Path, model: GPT2LMHeadModel, n_merges: int, heldout_ids:
     subset_ids = torch.tensor(tokenizer(subset).input_ids)  # (M',)
     metrics["heldout_subset"] = {"chars_from_start": SUBSET_CHARS, **heldout_metrics(shipped, subset_ids, subset, shipped.config.n_positions)}
     metrics["samples"] = samples(shipped, tokenizer)
+    metrics["head_scores"] = best_head_scores(shipped, heldout_ids[: shipped.config.n_positions // 2])
     (out / "metrics.json").write_text(json.dumps(metrics, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     plot_loss(log, out / "loss_curve.png")
     (out / "MODEL_CARD.md").write_text(model_card(metrics, shipped.config), encoding="utf-8")

@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from gpt2lab.model.config import ModelConfig
-from gpt2lab.model.forward import final_hidden_state, forward
+from gpt2lab.model.forward import Recorder, final_hidden_state, forward, keep_nothing
 from gpt2lab.model.weights import GPT2Weights
 
 
@@ -23,14 +23,15 @@ def model_weights(model) -> tuple[GPT2Weights, ModelConfig]:
     return GPT2Weights.from_hf(model), ModelConfig.from_hf(model.config)
 
 
-def next_token_losses(model, windows: torch.Tensor, *, train: bool = False) -> torch.Tensor:
+def next_token_losses(model, windows: torch.Tensor, *, train: bool = False, record: Recorder = keep_nothing) -> torch.Tensor:
     """Cross-entropy (nats) of every next-token prediction in ``windows`` (B, T + 1): returns (B, T).
 
-    ``train=True`` switches dropout on, as in training.
+    ``train=True`` switches dropout on, as in training. ``record`` sees every stage, as in a trace (the
+    embedded model's training reads two heads' patterns this way: :mod:`gpt2lab.training.guided_heads`).
     """
     weights, config = model_weights(model)
     x, y = windows[:, :-1], windows[:, 1:]  # (B, T) inputs and the token after each of them
-    logits = forward(x, weights, config, train=train)  # (B, T, vocab_size)
+    logits = forward(x, weights, config, record, train=train)  # (B, T, vocab_size)
     return F.cross_entropy(logits.flatten(0, 1), y.flatten(), reduction="none").view_as(y)  # (B, T)
 
 

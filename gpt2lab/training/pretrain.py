@@ -29,6 +29,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from gpt2lab.model.forward import keep_nothing
+from gpt2lab.model.names import block_stage
+from gpt2lab.training.copying import mix_in_copies
+from gpt2lab.training.guided_heads import HeadGuide, guide_loss
 from gpt2lab.training.losses import next_token_losses
 from gpt2lab.training.optim import OptimizerConfig, make_optimizer, optimizer_step
 
@@ -61,11 +65,27 @@ class TrainConfig:
     run_dir: str = "runs/tiny"  # checkpoint and log (git-ignored)
     resume: bool = False  # continue from run_dir/checkpoint
     stop_at_step: int | None = None  # checkpoint and stop early at this step, as if interrupted (tests resume)
+    # --- what the embedded model's second run added (see its model card) ---
+    init_from: str | None = None  # start from this model folder's weights instead of random ones
+    copy_share: float = 0.0  # share of windows given a span said again and again (gpt2lab.training.copying)
+    guide: str = ""  # heads nudged toward a job, "layer.head:kind,..." (gpt2lab.training.guided_heads)
+    guide_steps: int = 0  # ... for this many first steps, then the nudge stops
+    guide_weight: float = 0.1  # the nudge's weight beside the language-modelling loss
+    dropout: float = 0.0  # dropout while training (attention, residual, embedding); the shipped model has none
 
 
 def build_model(cfg: TrainConfig, eos_id: int):
-    """A randomly initialised GPT2LMHeadModel of ``cfg``'s shape (seeded by ``cfg.seed``)."""
+    """A randomly initialised GPT2LMHeadModel of ``cfg``'s shape (seeded by ``cfg.seed``), or the weights of
+    ``cfg.init_from``; with ``cfg.dropout`` while training."""
     from transformers import GPT2Config, GPT2LMHeadModel
+
+    if cfg.init_from:
+        model = GPT2LMHeadModel.from_pretrained(cfg.init_from, dtype=torch.float32, attn_implementation="eager")
+        c = model.config
+        if (c.n_layer, c.n_embd, c.n_head, c.n_positions, c.vocab_size) != (cfg.n_layer, cfg.n_embd, cfg.n_head, cfg.n_positions, 256 + cfg.n_merges + 1):
+            raise SystemExit(f"{cfg.init_from} has another shape than the one asked for; give the same --n-layer, --n-embd, ...")
+        c.resid_pdrop = c.embd_pdrop = c.attn_pdrop = cfg.dropout
+        return model
 
     config = GPT2Config(
         vocab_size=256 + cfg.n_merges + 1,
@@ -74,9 +94,9 @@ def build_model(cfg: TrainConfig, eos_id: int):
         n_layer=cfg.n_layer,
         n_head=cfg.n_head,
         activation_function="gelu_new",
-        resid_pdrop=0.0,
-        embd_pdrop=0.0,
-        attn_pdrop=0.0,
+        resid_pdrop=cfg.dropout,
+        embd_pdrop=cfg.dropout,
+        attn_pdrop=cfg.dropout,
         tie_word_embeddings=True,
         # GPT2Config defaults these to 50256, which does not exist in a smaller vocabulary
         bos_token_id=eos_id,
@@ -105,7 +125,7 @@ def train(cfg: TrainConfig, command: str = "") -> dict:
     from tqdm import tqdm
 
     from gpt2lab.training.corpus import cache_dir, load_split
-    from gpt2lab.training.export import cpu_name, export_folder, heldout_nats
+    from gpt2lab.training.export import best_head_scores, cpu_name, export_folder, heldout_nats
     from gpt2lab.training.small_tokenizer import write_truncated_tokenizer
     from gpt2lab.training.state import load_state, save_state
 
@@ -158,13 +178,24 @@ def train(cfg: TrainConfig, command: str = "") -> dict:
         save_state(run_dir / "checkpoint", model, optimizer, sampler, {"step": step, "tokens_seen": tokens_seen, "train_seconds": seconds, "config": dataclasses.asdict(cfg)})
         return export_folder(Path(cfg.out), model, cfg.n_merges, heldout_ids, heldout_text, facts(), log)
 
+    guides = HeadGuide.parse(cfg.guide)
+    guided = {block_stage(g.layer, "attn.pattern") for g in guides}
     bar = tqdm(total=cfg.max_steps, initial=step, unit="step", dynamic_ncols=True)
     last_checkpoint, running, running_n = time.monotonic(), 0.0, 0
     while progress() < 1.0:
         t0 = time.perf_counter()
         starts = torch.randint(0, len(train_ids) - T - 1, (B,), generator=sampler)
         windows = torch.stack([train_ids[s : s + T + 1] for s in starts.tolist()])  # (B, T + 1): inputs, then targets
-        loss = next_token_losses(model, windows, train=True).mean()
+        weight, copy_of = torch.ones(B, T), None
+        if cfg.copy_share > 0:
+            windows, weight, copy_of = mix_in_copies(windows, model.config.vocab_size, sampler, cfg.copy_share)
+        patterns: dict[str, torch.Tensor] = {}
+        guiding = step < cfg.guide_steps and bool(guides)
+        keep = (lambda name, t: patterns.setdefault(name, t) if name in guided else t) if guiding else keep_nothing  # noqa: E731
+        losses = next_token_losses(model, windows, train=True, record=keep)  # (B, T)
+        loss = (losses * weight).sum() / weight.sum()
+        if guiding:
+            loss = loss + cfg.guide_weight * sum(guide_loss(patterns[block_stage(g.layer, "attn.pattern")], g, copy_of) for g in guides)
         loss = optimizer_step(optimizer, loss, cfg.optimizer, step, progress())
         step += 1
         tokens_seen += B * T
@@ -175,6 +206,7 @@ def train(cfg: TrainConfig, command: str = "") -> dict:
             row = {"step": step, "tokens": tokens_seen, "seconds": round(seconds, 1), "lr": optimizer.param_groups[0]["lr"], "train_loss": running / running_n}
             nats, count = heldout_nats(model, eval_ids, T)
             row["heldout_loss"] = nats / count
+            row.update(best_head_scores(model, heldout_ids[: T // 2]))
             log.append(row)
             with log_path.open("a") as f:
                 f.write(json.dumps(row) + "\n")
@@ -195,7 +227,7 @@ def train(cfg: TrainConfig, command: str = "") -> dict:
 def parse_args(argv: list[str] | None = None, prog: str | None = None) -> TrainConfig:
     """Every TrainConfig and OptimizerConfig field becomes a ``--flag`` (``n_layer`` -> ``--n-layer``, ``--lr``)."""
     parser = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n")[0])
-    kinds = {"int": int, "float": float, "str": str, "int | None": int, "float | None": float}
+    kinds = {"int": int, "float": float, "str": str, "int | None": int, "float | None": float, "str | None": str}
     fields = [(f, f.default) for f in dataclasses.fields(TrainConfig) if f.name != "optimizer"]
     fields += [(f, getattr(PRETRAINING_OPTIMIZER, f.name)) for f in dataclasses.fields(OptimizerConfig)]
     for field, default in fields:
