@@ -163,6 +163,46 @@ def export_folder(out: Path, model: GPT2LMHeadModel, n_merges: int, heldout_ids:
     return metrics
 
 
+def first_run_text(m: dict) -> str:
+    """The card's line on the run a warm-started model began from (empty for a run from random weights)."""
+    first = m.get("first_run")
+    if not first:
+        return ""
+    return (f"- Started from the weights of an earlier run: {first['step']:,} steps, {first['tokens_seen']:,} tokens, "
+            f"{first['train_seconds'] / 60:.1f} minutes, held-out {first['heldout_loss_per_char']:.4f} nats per character "
+            f"(`{first['command']}`). This card's run went on from there:\n")
+
+
+def copying_text(m: dict) -> str:
+    """The card's lines on the repeated spans and guided heads of a run that used them."""
+    lines = []
+    if m.get("copy_share"):
+        lines.append(f"- Repeated spans: in {m['copy_share']:.0%} of the windows, from a random point on, one span of 8 to 64 "
+                     "tokens is said again and again (random token ids or the window's own text, half and half; "
+                     "`gpt2lab.training.copying`). Copying is then the only way to predict the later copies, which "
+                     "rewards an induction head; the random first copies are left out of the loss.")
+    if m.get("guide") and m.get("guide_steps"):
+        lines.append(f"- Guided heads (a shortcut, said plainly): for the first {m['guide_steps']:,} steps an extra loss "
+                     f"(weight {m['guide_weight']}) pulled heads `{m['guide']}` (layer.head:kind) toward reading the "
+                     "previous token and the token after the current token's earlier copy "
+                     "(`gpt2lab.training.guided_heads`). Then the pull stopped, and the last "
+                     f"{m['step'] - m['guide_steps']:,} steps trained on the language-modelling loss alone: the heads stayed "
+                     "because the model uses them. In real GPT-2 such heads form on their own; notebook 09 shows one "
+                     "forming on its own in a smaller model.")
+    return "".join(line + "\n" for line in lines)
+
+
+def head_text(m: dict) -> str:
+    """The card's line on the heads' measured jobs."""
+    scores = m.get("head_scores")
+    if not scores:
+        return ""
+    return (f"- Heads (`gpt2lab.analysis.head_scores`, the best head of each kind): previous-token "
+            f"{scores['previous_token']:.2f} on the first {m['n_positions'] // 2} held-out tokens; induction "
+            f"{scores['induction']:.2f} on 50 random tokens said twice (mean of 3 draws; a head spreading its "
+            "weight evenly scores about 0.01-0.02).\n")
+
+
 def model_card(m: dict, config) -> str:
     """The model card's Markdown, from ``metrics.json``'s figures."""
     sample_text = "\n\n".join(f"**{s['prompt']}**{s['continuation']}".replace("\n", " ") for s in m["samples"])
@@ -194,10 +234,10 @@ model, not a useful language model.
   {m['heldout_tokens']:,} tokens); trained on the rest ({m['train_tokens']:,} tokens).
 
 ## Training
-- AdamW (lr {m['lr']}, betas {m['betas']}, weight decay {m['weight_decay']}), {m['warmup_steps']} warm-up steps then cosine
-  decay to {m['min_lr_ratio']} x lr over the time budget; batches of {m['batch_size']} random windows of
-  {config.n_positions + 1} tokens; seed {m['seed']}.
-- Steps: {m['step']:,}; tokens seen: {m['tokens_seen']:,} ({m['tokens_seen'] / max(m['train_tokens'], 1):.1f} passes over the training text).
+{first_run_text(m)}- AdamW (lr {m['lr']}, betas {m['betas']}, weight decay {m['weight_decay']}), {m['warmup_steps']} warm-up steps then cosine
+  decay to {m['min_lr_ratio']} x lr over the {'step' if m.get('max_steps') else 'time'} budget; batches of {m['batch_size']} random windows of
+  {config.n_positions + 1} tokens; dropout {m.get('dropout', 0.0)} while training; seed {m['seed']}.
+{copying_text(m)}- Steps: {m['step']:,}; tokens seen: {m['tokens_seen']:,} ({m['tokens_seen'] / max(m['train_tokens'], 1):.1f} passes over the training text).
 - Training time: {m['train_seconds'] / 60:.1f} minutes of optimizer steps (held-out checks and
   checkpoints not counted) on {m['cpu']} with `torch.set_num_threads({m['threads']})`,
   on a shared 2-core machine: {m['tokens_per_second']:,.0f} tokens/s.
@@ -212,7 +252,7 @@ model, not a useful language model.
   {m['heldout_subset']['heldout_loss_per_char']:.4f} nats/char).
 - Loss curve: `loss_curve.png` (train loss averaged over the steps between points; held-out loss on
   the first {m['eval_tokens']:,} held-out tokens).
-
+{head_text(m)}
 ![loss curve](loss_curve.png)
 
 ## Samples

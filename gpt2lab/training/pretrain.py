@@ -107,6 +107,13 @@ def build_model(cfg: TrainConfig, eos_id: int):
     return GPT2LMHeadModel(config)
 
 
+def first_run(folder: str) -> dict:
+    """What the card says of the run a warm start began from: its steps, tokens, time, loss and command."""
+    m = json.loads((Path(folder) / "metrics.json").read_text())
+    keys = ("step", "tokens_seen", "train_seconds", "heldout_loss_per_char", "command")
+    return {k: m[k] for k in keys}
+
+
 def token_ids(text: str, tokenizer, name: str, cache: Path) -> np.ndarray:
     """Tokenize ``text`` once and cache the ids as ``.npy`` (uint16: the vocabulary is < 65,536)."""
     import hashlib
@@ -168,6 +175,7 @@ def train(cfg: TrainConfig, command: str = "") -> dict:
         "tokens_per_second": tokens_seen / max(seconds, 1e-9),
         "cpu": cpu_name(),
         "command": command,
+        **({"first_run": first_run(cfg.init_from)} if cfg.init_from else {}),
     }
 
     def progress() -> float:
