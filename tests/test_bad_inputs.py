@@ -187,7 +187,7 @@ CASES = [
     ("logit_lens top_k > vocab", lambda c: logit_lens(c.lab, c.trace, top_k=10**6), "top_k"),
     ("logit_lens top_k a text", lambda c: logit_lens(c.lab, c.trace, top_k="5"), "top_k"),
     ("logit_lens of a text", lambda c: logit_lens(c.lab, "The cat"), "Give a trace"),
-    ("logit_lens of a partial trace", lambda c: logit_lens(c.lab, c.lab.trace("The cat", keep=["logits"])), "did not keep"),
+    ("logit_lens of a partial trace", lambda c: logit_lens(c.lab, c.lab.trace("The cat", keep=["logits"])), "was not kept"),
     ("head_scores of None", lambda c: head_scores(c.lab, None), "must be a str"),
     ("head_scores of one token", lambda c: head_scores(c.lab, [5]), "must be a str"),
     ("head_scores repeat_length 0", lambda c: head_scores(c.lab, "The cat sat", repeat_length=0), "repeat_length"),
