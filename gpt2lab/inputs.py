@@ -194,15 +194,6 @@ def check_trace(value):
     return value
 
 
-def check_settings(value):
-    """Sampling settings: None (the defaults) or a :class:`~gpt2lab.generation.sampling.SamplingSettings`."""
-    from gpt2lab.generation.sampling import SamplingSettings
-
-    if value is not None and not isinstance(value, SamplingSettings):
-        raise LabError(f"settings must be a SamplingSettings, like SamplingSettings(temperature=0.8), not {shown(value)}.")
-    return value
-
-
 def check_options(given: Iterable[str], allowed: Iterable[str], where: str) -> None:
     """Keyword arguments a function passes on: each must be one it knows."""
     allowed = sorted(allowed)

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 import torch
 
 from gpt2lab.errors import LabError
-from gpt2lab.inputs import check_seed, check_whole_number, is_number
+from gpt2lab.inputs import check_seed, check_whole_number, is_number, shown
 
 FILTER_VALUE = float("-inf")  # what a cut token's logit becomes, as in transformers
 MIN_TOKENS_TO_KEEP = 1  # top-k and top-p always keep at least this many tokens, as in transformers
@@ -136,6 +136,13 @@ def check_min_p(min_p) -> None:
 
 def check_max_new_tokens(max_new_tokens) -> int:
     return check_whole_number(max_new_tokens, "max_new_tokens", minimum=1)
+
+
+def check_settings(value):
+    """Sampling settings: None (the defaults) or a :class:`SamplingSettings`."""
+    if value is not None and not isinstance(value, SamplingSettings):
+        raise LabError(f"settings must be a SamplingSettings, like SamplingSettings(temperature=0.8), not {shown(value)}.")
+    return value
 
 
 def check_prompt(prompt) -> None:
