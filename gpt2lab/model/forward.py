@@ -169,9 +169,9 @@ def readout(resid: torch.Tensor, weights: GPT2Weights, config: ModelConfig, reco
 
 def final_residual(ids: torch.Tensor, weights: GPT2Weights, config: ModelConfig, record: Recorder = keep_nothing,
                    cache: KVCache | None = None, *, train: bool = False) -> torch.Tensor:
-    """The embeddings, then every block: ids (T,) or (B, T) -> the stream leaving the last block, (T, d_model) or (B, T, d_model).
+    """The embeddings, then every block: the residual stream leaving the last block.
 
-    With a cache (one sequence only), the input continues the positions the cache holds and its new keys and
+    ids (T,) or (B, T) -> (T, d_model) or (B, T, d_model). With a cache (one sequence only), the input continues the positions the cache holds and its new keys and
     values are appended to it.
     """
     if cache is not None and ids.dim() != 1:
