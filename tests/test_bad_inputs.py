@@ -192,6 +192,8 @@ CASES = [
     ("logit_lens top_k a text", lambda c: logit_lens(c.lab, c.trace, top_k="5"), "top_k"),
     ("logit_lens of a text", lambda c: logit_lens(c.lab, "The cat"), "Give a trace"),
     ("logit_lens of a partial trace", lambda c: logit_lens(c.lab, c.lab.trace("The cat", keep=["logits"])), "was not kept"),
+    ("patch_residual answer a float", lambda c: gpt2lab.patch_residual(c.lab, "The cat", "The dog", 2.5, 3), "one-token string like ' Mary' or a token id, not 2.5"),
+    ("patch_residual wrong answer outside", lambda c: gpt2lab.patch_residual(c.lab, "The cat", "The dog", 2, 10**6), "The wrong answer must be a token id from 0 to 511"),
     ("head_scores of None", lambda c: head_scores(c.lab, None), "must be a str"),
     ("head_scores of one token", lambda c: head_scores(c.lab, [5]), "must be a str"),
     ("head_scores repeat_length 0", lambda c: head_scores(c.lab, "The cat sat", repeat_length=0), "repeat_length"),

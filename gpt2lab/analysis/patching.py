@@ -30,6 +30,7 @@ from dataclasses import dataclass
 import torch
 
 from gpt2lab.errors import LabError
+from gpt2lab.inputs import check_token_id, shown, whole_number
 from gpt2lab.model.forward import StageEdits
 from gpt2lab.model.names import between_blocks
 
@@ -62,13 +63,9 @@ def one_token_id(lab, token: str | int, what: str = "The answer") -> int:
             raise LabError(f"{what} {token!r} is {len(ids)} tokens for this model; give a string of exactly one "
                            f"token (often with its leading space, like ' Mary') or a token id.")
         return ids[0]
-    try:
-        token_id = int(token)
-    except (TypeError, ValueError):
-        raise LabError(f"{what} must be a one-token string like ' Mary' or a token id, not {token!r}.") from None
-    if not 0 <= token_id < lab.config.vocab_size:
-        raise LabError(f"Token id {token_id} is outside this model's vocabulary (ids 0 to {lab.config.vocab_size - 1:,}).")
-    return token_id
+    if whole_number(token) is None:
+        raise LabError(f"{what} must be a one-token string like ' Mary' or a token id, not {shown(token)}.")
+    return check_token_id(token, lab.config.vocab_size, what)
 
 
 def swap_in(clean: torch.Tensor, first: int):
