@@ -16,6 +16,7 @@ done, never with a traceback from deep inside torch or transformers.
 
 from __future__ import annotations
 
+import math
 import operator
 from collections.abc import Iterable
 
@@ -69,15 +70,43 @@ def whole_number(value) -> int | None:
         return None
 
 
-def check_whole_number(value, name: str, *, minimum: int | None = None, maximum: int | None = None) -> int:
-    """A whole number within ``[minimum, maximum]``, as an int; else one sentence naming ``name``."""
+def is_number(x) -> bool:
+    """A real, finite number (not a bool): ``is_number(0.5)`` is True, ``is_number(float("nan"))`` False."""
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+
+
+def check_whole_number(value, name: str, *, minimum: int | None = None, maximum: int | None = None,
+                       note: str = "") -> int:
+    """A whole number within ``[minimum, maximum]``, as an int; else one sentence naming ``name``.
+
+    ``note`` goes after the range, to say what a value means: ``" (0 is off)"``.
+
+    >>> check_whole_number(-1, "no_repeat_ngram_size", minimum=0, note=" (0 is off)")
+    Traceback (most recent call last):
+    ...
+    gpt2lab.errors.LabError: no_repeat_ngram_size must be a whole number of at least 0 (0 is off), not -1.
+    """
     number = whole_number(value)
     bounds = ("" if minimum is None and maximum is None
               else f" from {minimum:,} to {maximum:,}" if minimum is not None and maximum is not None
               else f" of at least {minimum:,}" if minimum is not None else f" of at most {maximum:,}")
     if number is None or (minimum is not None and number < minimum) or (maximum is not None and number > maximum):
-        raise LabError(f"{name} must be a whole number{bounds}, not {shown(value)}.")
+        raise LabError(f"{name} must be a whole number{bounds}{note}, not {shown(value)}.")
     return number
+
+
+MAX_SEED = 2**64 - 1  # torch.Generator.manual_seed takes seeds from 0 to 2**64 - 1
+
+
+def check_seed(value, note: str = "") -> int:
+    """A seed a ``torch.Generator`` can use (0 to 2**64 - 1), as an int.
+
+    >>> check_seed(2**64)
+    Traceback (most recent call last):
+    ...
+    gpt2lab.errors.LabError: seed must be a whole number from 0 to 18,446,744,073,709,551,615, not 18446744073709551616.
+    """
+    return check_whole_number(value, "seed", minimum=0, maximum=MAX_SEED, note=note)
 
 
 def check_text(value, what: str = "The text") -> str:
@@ -162,15 +191,6 @@ def check_trace(value):
 
     if not isinstance(value, Trace):
         raise LabError(f"Give a trace, like trace = lab.trace('The cat sat'), not {shown(value)}.")
-    return value
-
-
-def check_settings(value):
-    """Sampling settings: None (the defaults) or a :class:`~gpt2lab.generation.sampling.SamplingSettings`."""
-    from gpt2lab.generation.sampling import SamplingSettings
-
-    if value is not None and not isinstance(value, SamplingSettings):
-        raise LabError(f"settings must be a SamplingSettings, like SamplingSettings(temperature=0.8), not {shown(value)}.")
     return value
 
 

@@ -30,6 +30,8 @@ from gpt2lab.generation.loop import next_distribution
 from gpt2lab.generation.stepper import Stepper
 from gpt2lab.generation.sampling import SamplingSettings
 from gpt2lab.loading import EMBEDDED_PATH
+from gpt2lab.tokenizer.bpe_training import train_bpe
+from gpt2lab.training.finetune import FineTuneConfig
 from gpt2lab.viz import attention_plots, block_plots, sampling_plots
 
 PACKAGE = Path(gpt2lab.__file__).parent
@@ -171,6 +173,8 @@ CASES = [
     ("generate max_new_tokens float", lambda c: c.lab.generate("The cat", max_new_tokens=2.0), "max_new_tokens"),
     ("generate seed negative", lambda c: c.lab.generate("The cat", seed=-1), "seed"),
     ("generate seed float", lambda c: c.lab.generate("The cat", seed=0.5), "seed"),
+    ("generate seed past torch's range", lambda c: c.lab.generate("The cat", seed=2**64), "seed must be a whole number from 0 to 18,446,744,073,709,551,615"),
+    ("generate no_repeat_ngram_size -1", lambda c: c.lab.generate("The cat", no_repeat_ngram_size=-1), "no_repeat_ngram_size must be a whole number of at least 0 (0 is off)"),
     ("generate a None prompt", lambda c: c.lab.generate(None), "prompt must be a text"),
     ("generate ids as prompt", lambda c: gpt2lab.generate(c.lab, [1, 2]), "prompt must be a text"),
     ("generate an unknown option", lambda c: c.lab.generate("The cat", topk=3), "no option 'topk'"),
@@ -187,14 +191,24 @@ CASES = [
     ("logit_lens top_k > vocab", lambda c: logit_lens(c.lab, c.trace, top_k=10**6), "top_k"),
     ("logit_lens top_k a text", lambda c: logit_lens(c.lab, c.trace, top_k="5"), "top_k"),
     ("logit_lens of a text", lambda c: logit_lens(c.lab, "The cat"), "Give a trace"),
-    ("logit_lens of a partial trace", lambda c: logit_lens(c.lab, c.lab.trace("The cat", keep=["logits"])), "did not keep"),
+    ("logit_lens of a partial trace", lambda c: logit_lens(c.lab, c.lab.trace("The cat", keep=["logits"])), "was not kept"),
+    ("patch_residual answer a float", lambda c: gpt2lab.patch_residual(c.lab, "The cat", "The dog", 2.5, 3), "one-token string like ' Mary' or a token id, not 2.5"),
+    ("patch_residual wrong answer outside", lambda c: gpt2lab.patch_residual(c.lab, "The cat", "The dog", 2, 10**6), "The wrong answer must be a token id from 0 to 511"),
     ("head_scores of None", lambda c: head_scores(c.lab, None), "must be a str"),
     ("head_scores of one token", lambda c: head_scores(c.lab, [5]), "must be a str"),
     ("head_scores repeat_length 0", lambda c: head_scores(c.lab, "The cat sat", repeat_length=0), "repeat_length"),
     ("head_scores seed a float", lambda c: head_scores(c.lab, "The cat sat", seed=0.5), "seed"),
+    ("head_scores seed past torch's range", lambda c: head_scores(c.lab, "The cat sat", seed=10**30), "seed must be a whole number from 0"),
     # the essay
     ("write_essay of None", lambda c: write_essay(c.lab, None), "prompt must be a text"),
     ("write_essay paragraphs 0", lambda c: write_essay(c.lab, "The cat", paragraphs=0), "paragraphs"),
+    ("write_essay paragraphs True", lambda c: write_essay(c.lab, "The cat", paragraphs=True), "paragraphs must be a whole number of at least 1, not True"),
+    ("write_essay seed past torch's range", lambda c: write_essay(c.lab, "The cat", seed=2**70), "seed must be a whole number from 0"),
+    # training settings and BPE training
+    ("train_bpe num_merges a float", lambda c: train_bpe("low lower", num_merges=2.0), "num_merges must be a whole number of at least 0, not 2.0"),
+    ("train_bpe num_merges True", lambda c: train_bpe("low lower", num_merges=True), "num_merges must be a whole number"),
+    ("fine-tune max_steps 0", lambda c: FineTuneConfig(max_steps=0).check(64), "max_steps must be a whole number of at least 1, not 0"),
+    ("fine-tune batch_size a numpy int", lambda c: FineTuneConfig(batch_size=np.int64(4)).check(64), "batch_size must be a Python int, like 4"),
     ("write_essay temperature < 0", lambda c: write_essay(c.lab, "The cat", temperature=-1), "temperature"),
     ("write_essay with no lab", lambda c: write_essay(None, "The cat"), "gpt2lab.load"),
     # viz: tensors of the wrong shape or type
@@ -262,6 +276,13 @@ def test_good_inputs_still_work(c):
     step = a_fresh_stepper(c).step(torch.tensor(7))  # a one-element integer tensor is a token id
     assert step.token_id == 7 and step.forced
     assert logit_lens(c.lab, c.trace, position=np.int64(-1), top_k=torch.tensor(3)).top_ids.shape[1] == 3
+    # any seed torch's generator takes, and whole numbers of any integer type, stored as plain ints
+    settings = SamplingSettings(top_k=np.int64(3), max_new_tokens=torch.tensor(2), seed=2**64 - 1)
+    assert (settings.top_k, settings.max_new_tokens, settings.seed) == (3, 2, 2**64 - 1)
+    assert type(settings.top_k) is int and type(settings.max_new_tokens) is int
+    result = c.lab.generate("The cat", settings=settings)
+    assert len(result.new_ids) == 2 and result.steps[0].settings.seed == 2**64 - 1
+    assert len(train_bpe("low lower lowest", num_merges=np.int64(2)).merges) == 2
 
 
 # --- widgets: the sentence shows in the widget, and the next good input works ------------------------------

@@ -5,13 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 
 from gpt2lab.errors import LabError
-from gpt2lab.analysis.logit_lens import lens_logits, logit_lens
+from gpt2lab.analysis.logit_lens import logit_lens
+from gpt2lab.model.forward import readout
 from gpt2lab.viz.lens_views import logit_lens_heatmap, logit_lens_table
 from gpt2lab.viz.labels import token_label
 
-from helpers import RANDOM_SHAPES, assert_stage_close, random_lab
+from helpers import RANDOM_SHAPES, random_lab
 
 
 @pytest.fixture(scope="module")
@@ -43,14 +45,15 @@ def test_every_reading_goes_through_the_final_layernorm_and_unembedding(lab, tra
     n = lab.config.n_layer
     assert lens.labels == ["embeddings"] + [f"after block {i}" for i in range(n)]
     assert lens.stages == ["blocks.0.resid_pre"] + [f"blocks.{i}.resid_post" for i in range(n)]
-    w = lab.weights
-    logits = lens_logits(trace["blocks.0.resid_post"], w.ln_final_weight, w.ln_final_bias,
-                         lab.config.layer_norm_eps, w.token_embedding)  # (T, vocab)
+    w, eps = lab.weights, lab.config.layer_norm_eps
+    by_hand = F.layer_norm(trace["blocks.0.resid_post"], w.ln_final_weight.shape, w.ln_final_weight, w.ln_final_bias, eps)
+    logits = by_hand @ w.token_embedding.T  # (T, vocab): the final LayerNorm, then the unembedding, by hand
     probs = torch.softmax(logits[2], -1)
     assert torch.equal(lens.top_ids[1], probs.topk(3).indices)
     torch.testing.assert_close(lens.final_probs[1], probs[lens.final_id])
-    assert_stage_close(lens_logits(trace[f"blocks.{n - 1}.resid_post"], w.ln_final_weight, w.ln_final_bias,
-                                   lab.config.layer_norm_eps, w.token_embedding), trace.logits, "logits")
+    # the lens reads with the forward pass's own tail: on the last block's output it IS the model's logits
+    with torch.no_grad():
+        assert torch.equal(readout(trace[f"blocks.{n - 1}.resid_post"], w, lab.config), trace.logits)
     assert 0 <= lens.first_layer_agreeing() <= n
     assert int(lens.top_ids[lens.first_layer_agreeing(), 0]) == lens.final_id
 

@@ -92,9 +92,7 @@ def direct_logit_attribution(lab, trace, position: int, token_id: int) -> LogitA
         raise LabError(f"Token id {token_id} is outside this model's vocabulary (ids 0 to {c.vocab_size - 1:,}).")
     token_id = int(token_id)
     needed = ["embed", "pos_embed"] + [block_stage(i, s) for i in range(c.n_layer) for s in ("attn.z", "mlp_out")]
-    missing = [name for name in needed + [block_stage(c.n_layer - 1, "resid_post"), "logits"] if name not in trace]
-    if missing:
-        raise LabError(f"This trace did not keep {missing[0]!r}; trace again with keep=None for logit attribution.")
+    trace.require(needed + [block_stage(c.n_layer - 1, "resid_post"), "logits"], "for logit attribution")
 
     labels, kinds, layers, heads, parts = ["embeddings"], ["embeddings"], [None], [None], [
         trace["embed"][position] + trace["pos_embed"][position]]  # (d_model,) each

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import torch
 
 from gpt2lab.errors import LabError
-from gpt2lab.inputs import check_lab, check_text, check_whole_number
+from gpt2lab.inputs import check_lab, check_seed, check_text, check_whole_number
 from gpt2lab.model.names import block_stage
 
 KINDS = ("previous_token", "first_token", "induction")
@@ -100,7 +100,7 @@ def head_scores(lab, text: str, *, repeat_length: int = 50, seed: int = 0) -> He
     check_lab(lab)
     check_text(text)
     repeat_length = check_whole_number(repeat_length, "repeat_length", minimum=2)
-    seed = check_whole_number(seed, "seed", minimum=0)
+    seed = check_seed(seed)
     n_layer = lab.config.n_layer
     patterns = [block_stage(layer, "attn.pattern") for layer in range(n_layer)]
     trace = lab.trace(text, keep=patterns)

@@ -1,9 +1,10 @@
 """The logit lens: read the residual stream after every block as if it were the last one.
 
 GPT-2 turns its final residual stream into next-token scores with the final LayerNorm and the
-unembedding (the token embedding matrix, transposed). Nothing stops us from applying the same two steps to
-the stream *earlier*: after the embeddings, after block 0, after block 1, ... Each reading is the model's
-"best guess so far", and watching it change shows where in the depth a prediction forms. (The idea and the
+unembedding (the token embedding matrix, transposed): the forward pass's own tail,
+:func:`gpt2lab.model.forward.readout`. Nothing stops us from applying that same function to the stream
+*earlier*: after the embeddings, after block 0, after block 1, ... Each reading is the model's "best guess
+so far", and watching it change shows where in the depth a prediction forms. (The idea and the
 name come from nostalgebraist's 2020 post "interpreting GPT: the logit lens".)
 
     lens = logit_lens(lab, trace, position=-1, top_k=5)
@@ -18,9 +19,8 @@ import torch
 
 from gpt2lab.errors import LabError
 from gpt2lab.inputs import check_lab, check_trace, check_whole_number
-from gpt2lab.model.forward import unembed
-from gpt2lab.model.layernorm import layer_norm
-from gpt2lab.model.names import block_stage
+from gpt2lab.model.forward import readout
+from gpt2lab.model.names import between_blocks
 
 
 @dataclass(frozen=True)
@@ -44,15 +44,6 @@ class LogitLens:
         return int(agrees[0])  # the last reading always agrees, so there is one
 
 
-def lens_logits(resid: torch.Tensor, ln_weight: torch.Tensor, ln_bias: torch.Tensor, eps: float, wte: torch.Tensor) -> torch.Tensor:
-    """Final LayerNorm, then unembedding, applied to any residual-stream vectors.
-
-    resid: (n, d_model). Returns (n, vocab_size). Applied to the last block's output, this IS the model's
-    logits computation, so the last reading equals ``trace.logits`` exactly.
-    """
-    return unembed(layer_norm(resid, ln_weight, ln_bias, eps), wte)  # (n, vocab_size)
-
-
 def logit_lens(lab, trace, position: int = -1, top_k: int = 5) -> LogitLens:
     """Read the top ``top_k`` next tokens off the stream at ``position`` before block 0 and after each block.
 
@@ -68,16 +59,12 @@ def logit_lens(lab, trace, position: int = -1, top_k: int = 5) -> LogitLens:
     if not 1 <= top_k <= lab.config.vocab_size:
         raise LabError(f"top_k must be between 1 and the vocabulary size ({lab.config.vocab_size:,}), not {top_k}.")
     position = position % T
-    stages = [block_stage(0, "resid_pre")] + [block_stage(i, "resid_post") for i in range(trace.n_layer)]
-    labels = ["embeddings"] + [f"after block {i}" for i in range(trace.n_layer)]
-    for stage in stages:
-        if stage not in trace:
-            raise LabError(f"This trace did not keep {stage!r}; trace again with keep=None to use the logit lens.")
+    labels, stages = between_blocks(trace.n_layer)
+    trace.require(stages, "to use the logit lens")
     resid = torch.stack([trace[s][position] for s in stages])  # (n_readings, d_model)
-    w = lab.weights
     with torch.no_grad():  # like lab.trace: plain tensors a learner can mix with the weights afterwards
-        logits = lens_logits(resid.to(w.token_embedding.device), w.ln_final_weight, w.ln_final_bias,
-                             lab.config.layer_norm_eps, w.unembedding).float()  # (n_readings, vocab), on the lab's device
+        # the pass's own final LayerNorm and unembedding: on the last block's output, exactly trace.logits
+        logits = readout(resid.to(lab.weights.token_embedding.device), lab.weights, lab.config).float()  # (n_readings, vocab), on the lab's device
     probs = torch.softmax(logits, dim=-1)  # (n_readings, vocab_size)
     top_probs, top_ids = probs.topk(top_k, dim=-1)  # 2 x (n_readings, top_k)
     final_id = int(top_ids[-1, 0])

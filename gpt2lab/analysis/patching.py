@@ -16,11 +16,11 @@ Columns are positions. At the last row and the last position the patched stream 
 the logits read, so that cell is 1; a position whose token and history are the same in both prompts
 gives 0 in row 0 (nothing differs there yet).
 
-The patched runs are gpt2lab's own forward pass (its blocks, final LayerNorm and unembedding), one batch per
-row (one copy of the corrupted stream per position, each with one vector swapped), started at the patched
-point: the blocks before it cannot see the patch, so they are not run again. Positions
-before the first token where the prompts differ are not run: the model is causal, so both runs hold the
-same stream there and patching cannot change anything (those cells are exactly 0).
+The patched runs are the lab's own forward pass with one stage edit (see
+:func:`gpt2lab.model.forward.editing`), the same mechanism as head ablation: one batch per row, a copy of
+the corrupted prompt per position, where the edit swaps that position's vector of the row's stage for the
+clean one. Positions before the first token where the prompts differ are not run: the model is causal, so
+both runs hold the same stream there and patching cannot change anything (those cells are exactly 0).
 """
 
 from __future__ import annotations
@@ -30,9 +30,9 @@ from dataclasses import dataclass
 import torch
 
 from gpt2lab.errors import LabError
-from gpt2lab.model.forward import keep_nothing, transformer_block, unembed
-from gpt2lab.model.layernorm import layer_norm
-from gpt2lab.model.names import block_stage
+from gpt2lab.inputs import check_token_id, shown, whole_number
+from gpt2lab.model.forward import StageEdits
+from gpt2lab.model.names import between_blocks
 
 
 @dataclass(frozen=True)
@@ -63,34 +63,27 @@ def one_token_id(lab, token: str | int, what: str = "The answer") -> int:
             raise LabError(f"{what} {token!r} is {len(ids)} tokens for this model; give a string of exactly one "
                            f"token (often with its leading space, like ' Mary') or a token id.")
         return ids[0]
-    try:
-        token_id = int(token)
-    except (TypeError, ValueError):
-        raise LabError(f"{what} must be a one-token string like ' Mary' or a token id, not {token!r}.") from None
-    if not 0 <= token_id < lab.config.vocab_size:
-        raise LabError(f"Token id {token_id} is outside this model's vocabulary (ids 0 to {lab.config.vocab_size - 1:,}).")
-    return token_id
+    if whole_number(token) is None:
+        raise LabError(f"{what} must be a one-token string like ' Mary' or a token id, not {shown(token)}.")
+    return check_token_id(token, lab.config.vocab_size, what)
 
 
-def residual_rows(n_layer: int) -> tuple[list[str], list[str]]:
-    """The row labels and the stage each row of a patching grid patches."""
-    rows = ["embeddings"] + [f"after block {i}" for i in range(n_layer)]
-    stages = [block_stage(0, "resid_pre")] + [block_stage(i, "resid_post") for i in range(n_layer)]
-    return rows, stages
+def swap_in(clean: torch.Tensor, first: int):
+    """The edit of one row's stage: copy b of the batch gets the clean vector at position ``first + b``.
 
-
-def finish_forward(lab, stream: torch.Tensor, row: int) -> torch.Tensor:
-    """The rest of the forward pass from row ``row`` of the grid: the blocks after that point, the final
-    LayerNorm and the unembedding, for the last position only (the one whose logits we compare).
-
-    stream: (B, T, d_model), the residual stream entering block ``row``. Returns (B, vocab). The blocks
-    before the patch are not run again: they cannot see it.
+    clean: (T, d_model), the clean run's stage. The edit maps the corrupted batch's stage (B, T, d_model) to
+    a patched copy of it (B = T - first), leaving the tensor it is given unchanged.
     """
-    c, w = lab.config, lab.weights
-    for layer in range(row, c.n_layer):
-        stream = transformer_block(stream, w.blocks[layer], c, layer, None, keep_nothing)  # (B, T, d_model)
-    final = layer_norm(stream[:, -1], w.ln_final_weight, w.ln_final_bias, c.layer_norm_eps)  # (B, d_model)
-    return unembed(final, w.unembedding)  # (B, vocab)
+    def patch(stream: torch.Tensor) -> torch.Tensor:
+        stream = stream.clone()  # (B, T, d_model)
+        copies = torch.arange(len(stream), device=stream.device)  # (B,)
+        stream[copies, copies + first] = clean[first:]
+        return stream
+    return patch
+
+
+# Only the last position's logits are compared, so the final LayerNorm and the unembedding read that one alone.
+LAST_POSITION_ONLY: StageEdits = {"ln_final": lambda ln_final: ln_final[..., -1:, :]}
 
 
 @torch.no_grad()
@@ -107,9 +100,9 @@ def patch_residual(lab, clean: str, corrupted: str, answer: str | int, wrong: st
     answer_id, wrong_id = one_token_id(lab, answer, "The answer"), one_token_id(lab, wrong, "The wrong answer")
     if answer_id == wrong_id:
         raise LabError("The answer and the wrong answer are the same token; give two different tokens.")
-    rows, stages = residual_rows(lab.config.n_layer)
+    rows, stages = between_blocks(lab.config.n_layer)
     clean_trace = lab.trace(clean_ids, keep=stages + ["logits"])
-    corrupted_trace = lab.trace(corrupted_ids, keep=stages + ["logits"])
+    corrupted_trace = lab.trace(corrupted_ids, keep=["logits"])
     corrupted_logits = corrupted_trace.logits[-1]  # (vocab,)
     diff = lambda logits: logits[..., answer_id] - logits[..., wrong_id]  # noqa: E731
     clean_diff, corrupted_diff = float(diff(clean_trace.logits[-1])), float(diff(corrupted_logits))
@@ -120,17 +113,13 @@ def patch_residual(lab, clean: str, corrupted: str, answer: str | int, wrong: st
     T = len(corrupted_ids)
     # GPT-2 is causal: before the first token where the prompts differ, both runs hold the very same stream,
     # so patching there changes nothing (those cells are the corrupted difference, with no run needed).
-    differ = (clean_ids != corrupted_ids).nonzero()
-    first = int(differ[0]) if len(differ) else T
+    # (The prompts do differ somewhere: equal prompts give equal logit differences, refused above.)
+    first = int((clean_ids != corrupted_ids).nonzero()[0])
     patched_diff = torch.full((len(stages), T), corrupted_diff)  # (n_layer + 1, T)
+    copies = corrupted_ids[None].repeat(T - first, 1)  # (T - first, T): one copy per position patched
     for row, stage in enumerate(stages):
-        if first == T:
-            break
-        # one copy of the corrupted stream per position patched: copy b gets the clean vector at position first + b
-        stream = corrupted_trace[stage].repeat(T - first, 1, 1)  # (T - first, T, d_model)
-        copies = torch.arange(T - first, device=stream.device)
-        stream[copies, copies + first] = clean_trace[stage][first:]
-        logits = finish_forward(lab, stream, row)  # (T - first, vocab) at the last position
+        edits = {stage: swap_in(clean_trace[stage], first), **LAST_POSITION_ONLY}
+        logits = lab.read(copies, None, ["logits"], edits).logits[:, -1]  # (T - first, vocab) at the last position
         patched_diff[row, first:] = diff(logits.float()).cpu()  # (T - first,)
     return PatchingResult(
         recovered=(patched_diff - corrupted_diff) / (clean_diff - corrupted_diff),

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 
 import torch
 
-from gpt2lab.errors import LabError
 from gpt2lab.model.names import block_stage
 
 
@@ -71,7 +70,5 @@ def residual_contributions(trace) -> Contributions:
 
 
 def _stack(trace, stages: list[str]) -> torch.Tensor:
-    missing = [s for s in stages if s not in trace]
-    if missing:
-        raise LabError(f"This trace did not keep {missing[0]!r}; trace again with keep=None to see the residual stream.")
+    trace.require(stages, "to see the residual stream")
     return torch.stack([trace[s] for s in stages])  # (n_points, T, d_model)

@@ -26,8 +26,7 @@ from dataclasses import dataclass
 from gpt2lab.generation.loop import Step, generate
 from gpt2lab.generation.stopping import STOP_REASONS, STOPPED_AT_CONTEXT_FULL, STOPPED_AT_END_OF_TEXT, STOPPED_AT_LENGTH
 from gpt2lab.generation.sampling import SamplingSettings, check_prompt
-from gpt2lab.errors import LabError
-from gpt2lab.inputs import check_lab
+from gpt2lab.inputs import check_lab, check_whole_number
 
 PARAGRAPHS = "paragraphs"  # the essay's own stop reason: enough paragraphs written
 ESSAY_SETTINGS = dict(temperature=0.8, top_k=40, top_p=1.0, max_new_tokens=300)  # the defaults: GPT-2's paper used top-k 40
@@ -138,8 +137,7 @@ def essay_text_with_breaks(lab, prompt_ids: list[int], new_ids: list[int], inser
 def check_essay_request(prompt, paragraphs, max_new_tokens, temperature, top_k, top_p, seed) -> SamplingSettings:
     """Check an essay request before any work (one clear sentence per mistake); return its sampling settings."""
     check_prompt(prompt)
-    if isinstance(paragraphs, bool) or not isinstance(paragraphs, int) or paragraphs < 1:
-        raise LabError(f"paragraphs must be a whole number of at least 1, not {paragraphs!r}.")
+    check_whole_number(paragraphs, "paragraphs", minimum=1)
     return SamplingSettings(temperature=temperature, top_k=top_k, top_p=top_p, max_new_tokens=max_new_tokens, seed=seed)
 
 

@@ -86,11 +86,11 @@ def check_first_agreeing_reading(lens, answer: int | str | None) -> CheckResult:
 def settled_positions(lab, trace, before_last: int = 1) -> list[int]:
     """The positions of ``trace`` whose logit-lens reading ``before_last`` blocks before the end already has the
     model's final top token as its top guess (one lens per position, from the trace's own stages)."""
-    from gpt2lab.analysis.logit_lens import lens_logits
+    from gpt2lab.model.forward import readout
 
-    w, n = lab.weights, lab.config.n_layer
+    n = lab.config.n_layer
     stage = block_stage(0, "resid_pre") if n - before_last <= 0 else block_stage(n - before_last - 1, "resid_post")
-    early = lens_logits(trace[stage], w.ln_final_weight, w.ln_final_bias, lab.config.layer_norm_eps, w.unembedding)
+    early = readout(trace[stage], lab.weights, lab.config)  # (T, vocab_size)
     return (early.argmax(-1) == trace.logits.argmax(-1)).nonzero().flatten().tolist()
 
 

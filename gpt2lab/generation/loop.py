@@ -31,6 +31,7 @@ from gpt2lab.generation.sampling import (
     Candidate,
     SamplingSettings,
     check_prompt,
+    check_settings,
     choose,
     filter_distribution,
     kept_candidates,
@@ -40,7 +41,7 @@ from gpt2lab.generation.sampling import (
 )
 from gpt2lab.generation.stopping import STOP_REASONS, stop_reason
 from gpt2lab.generation.text_model import TextModel, text_model_of
-from gpt2lab.inputs import check_options, check_settings, check_stage_patterns, shown
+from gpt2lab.inputs import check_options, check_stage_patterns, shown
 from gpt2lab.model.cache import KVCache
 from gpt2lab.model.names import block_stage, select_stages
 from gpt2lab.model.trace import Trace

@@ -28,12 +28,12 @@ touches torch's global random state.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import torch
 
 from gpt2lab.errors import LabError
+from gpt2lab.inputs import check_seed, check_whole_number, is_number, shown
 
 FILTER_VALUE = float("-inf")  # what a cut token's logit becomes, as in transformers
 MIN_TOKENS_TO_KEEP = 1  # top-k and top-p always keep at least this many tokens, as in transformers
@@ -60,14 +60,15 @@ class SamplingSettings:
 
     def __post_init__(self):
         check_temperature(self.temperature)
-        check_top_k(self.top_k)
         check_top_p(self.top_p)
         check_repetition_penalty(self.repetition_penalty)
-        check_no_repeat_ngram_size(self.no_repeat_ngram_size)
         check_min_p(self.min_p)
-        check_max_new_tokens(self.max_new_tokens)
-        if self.seed is not None and (isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0):
-            raise LabError(f"seed must be a whole number of 0 or more (or None for a random seed), not {self.seed!r}.")
+        # whole numbers are stored as plain ints (a numpy or one-element tensor integer is accepted too);
+        # object.__setattr__ because the dataclass is frozen
+        object.__setattr__(self, "top_k", check_top_k(self.top_k))
+        object.__setattr__(self, "no_repeat_ngram_size", check_no_repeat_ngram_size(self.no_repeat_ngram_size))
+        object.__setattr__(self, "max_new_tokens", check_max_new_tokens(self.max_new_tokens))
+        object.__setattr__(self, "seed", None if self.seed is None else check_seed(self.seed, " (or None for a random seed)"))
 
     @property
     def greedy(self) -> bool:
@@ -105,45 +106,43 @@ class SamplingSettings:
 # --- checks: one clear sentence for each mistake a learner can make ---------------------------------------
 
 
-def _is_number(x) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
-
-
 def check_temperature(temperature) -> None:
-    if not _is_number(temperature) or temperature < 0:
+    if not is_number(temperature) or temperature < 0:
         raise LabError(f"temperature must be a number of 0 or more (0 means greedy), not {temperature!r}.")
 
 
-def check_top_k(top_k) -> None:
-    if top_k is None:
-        return
-    if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1:
-        raise LabError(f"top_k must be a whole number of at least 1 (or None for no top-k cut), not {top_k!r}.")
+def check_top_k(top_k) -> int | None:
+    return None if top_k is None else check_whole_number(top_k, "top_k", minimum=1, note=" (or None for no top-k cut)")
 
 
 def check_top_p(top_p) -> None:
-    if not _is_number(top_p) or not 0 < top_p <= 1:
+    if not is_number(top_p) or not 0 < top_p <= 1:
         raise LabError(f"top_p must be a number above 0 and at most 1 (1 keeps every token), not {top_p!r}.")
 
 
 def check_repetition_penalty(penalty) -> None:
-    if not _is_number(penalty) or penalty <= 0:
+    if not is_number(penalty) or penalty <= 0:
         raise LabError(f"repetition_penalty must be a number above 0 (1.0 is off, above 1 discourages repeats), not {penalty!r}.")
 
 
-def check_no_repeat_ngram_size(size) -> None:
-    if isinstance(size, bool) or not isinstance(size, int) or size < 0:
-        raise LabError(f"no_repeat_ngram_size must be a whole number of 0 or more (0 is off), not {size!r}.")
+def check_no_repeat_ngram_size(size) -> int:
+    return check_whole_number(size, "no_repeat_ngram_size", minimum=0, note=" (0 is off)")
 
 
 def check_min_p(min_p) -> None:
-    if not _is_number(min_p) or not 0 <= min_p <= 1:
+    if not is_number(min_p) or not 0 <= min_p <= 1:
         raise LabError(f"min_p must be a number from 0 to 1 (0 is off), not {min_p!r}.")
 
 
-def check_max_new_tokens(max_new_tokens) -> None:
-    if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, int) or max_new_tokens < 1:
-        raise LabError(f"max_new_tokens must be a whole number of at least 1, not {max_new_tokens!r}.")
+def check_max_new_tokens(max_new_tokens) -> int:
+    return check_whole_number(max_new_tokens, "max_new_tokens", minimum=1)
+
+
+def check_settings(value):
+    """Sampling settings: None (the defaults) or a :class:`SamplingSettings`."""
+    if value is not None and not isinstance(value, SamplingSettings):
+        raise LabError(f"settings must be a SamplingSettings, like SamplingSettings(temperature=0.8), not {shown(value)}.")
+    return value
 
 
 def check_prompt(prompt) -> None:

@@ -17,11 +17,11 @@ from dataclasses import dataclass, field
 
 from gpt2lab.errors import LabError
 from gpt2lab.generation.loop import DEFAULT_KEEP, GenerationResult, Keep, Step, sampling_settings, take_step
-from gpt2lab.generation.sampling import SamplingSettings, check_prompt, make_generator
+from gpt2lab.generation.sampling import SamplingSettings, check_prompt, check_settings, make_generator
 from gpt2lab.generation.session import read_session, save_session, session_html
 from gpt2lab.generation.stopping import STOP_REASONS, stop_reason
 from gpt2lab.generation.text_model import text_model_of
-from gpt2lab.inputs import check_settings, check_token_id, check_whole_number, token_ids
+from gpt2lab.inputs import check_token_id, check_whole_number, token_ids
 
 
 @dataclass

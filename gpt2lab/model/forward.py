@@ -4,16 +4,19 @@
         -> n_layer x block:                                            (blocks.{i}.*)
               x = x + attention(ln1(x))      masked multi-head self-attention
               x = x + mlp(ln2(x))            GELU MLP, 4x wider
-        -> final LayerNorm -> logits = ln_final @ token_embedding.T   (ln_final, logits)
+        -> readout: final LayerNorm, then logits = ln_final @ unembedding.T   (ln_final, logits)
 
 Each function reads the Hugging Face model's own parameter tensors (see :mod:`gpt2lab.model.weights`), and
 ``record(name, tensor)`` keeps a stage under its name from :mod:`gpt2lab.model.names`. The arithmetic is
 exactly Hugging Face's eager GPT-2, so every recorded number is what GPT-2 computes.
 
-This is the only forward pass the kit runs: a trace reads one sequence (ids of shape (T,)), and
-training reads a batch (ids of shape (B, T)) through the very same functions, with ``train=True``
-switching dropout on and gradients flowing back through every stage. Every shape comment below
-therefore reads "(T, ...)" for one sequence and "(B, T, ...)" for a batch.
+Every pass the kit runs on a model goes through these functions: a trace reads one sequence (ids of shape
+(T,)); training reads a batch (ids of shape (B, T)), with ``train=True`` switching dropout on and gradients
+flowing back through every stage; experiments change a stage by name with :func:`editing` (ablation,
+activation patching) or read a stream with :func:`readout` (the logit lens). Nothing else re-types a piece
+of it; the one plain-torch copy is the capstone exercise's answer key (``gpt2lab.exercises.capstone``), which
+makes the classic mistakes on purpose. Every shape comment below reads "(T, ...)" for one sequence and
+"(B, T, ...)" for a batch.
 """
 
 from __future__ import annotations
@@ -32,7 +35,8 @@ from gpt2lab.model.mlp import ACTIVATION_FUNCTIONS, mlp_hidden, mlp_output
 from gpt2lab.model.names import block_stage
 from gpt2lab.model.weights import BlockWeights, GPT2Weights
 
-# record(name, tensor) keeps the tensor under that stage name (or not) and returns it unchanged.
+# record(name, tensor) keeps the tensor under that stage name (or not) and returns the tensor the pass carries on
+# with: the same one, unless the recorder applies an edit (see editing).
 Recorder = Callable[[str, torch.Tensor], torch.Tensor]
 
 
@@ -81,27 +85,48 @@ def dropout(x: torch.Tensor, p: float, train: bool) -> torch.Tensor:
     return F.dropout(x, p=p, training=True) if train and p > 0 else x
 
 
+def in_block(record: Recorder, layer: int) -> Recorder:
+    """One block's recorder: a stage recorded as ``"attn.q"`` is kept as ``"blocks.{layer}.attn.q"``."""
+    return lambda stage, tensor: record(block_stage(layer, stage), tensor)
+
+
 def attention(x: torch.Tensor, w: BlockWeights, config: ModelConfig, layer: int, cache: KVCache | None, record: Recorder,
-              train: bool = False):
-    """Masked multi-head self-attention of one block. x: (T, d_model) after ln1. Returns (T, d_model)."""
-    name = lambda stage: block_stage(layer, stage)  # noqa: E731
+              train: bool = False) -> torch.Tensor:
+    """Masked multi-head self-attention of one block. x: (T, d_model) after ln1. Returns (T, d_model).
+
+    ``record`` is the block's own (see :func:`in_block`): it takes the short names, ``"attn.q"``.
+    """
     q, k, v = query_key_value(x, w.qkv_weight, w.qkv_bias, config.n_head)  # 3 x (n_head, T, d_head)
-    q, k, v = record(name("attn.q"), q), record(name("attn.k"), k), record(name("attn.v"), v)
+    q, k, v = record("attn.q", q), record("attn.k", k), record("attn.v", v)
     if cache is not None:  # attend to the cached positions too
         k, v = cache.store(layer, k, v)  # 2 x (n_head, T_all, d_head)
     if config.reorder_and_upcast_attn:  # scores in float32 even for half-precision weights (a no-op in float32)
         q, k = q.float(), k.float()
-    scores = record(name("attn.scores"), attention_scores(q, k, config.attention_scale(layer)))  # (n_head, T, T_all)
-    pattern = record(name("attn.pattern"), attention_pattern(scores).to(v.dtype))  # (n_head, T, T_all)
-    z = record(name("attn.z"), weighted_values(dropout(pattern, config.attn_pdrop, train), v))  # (n_head, T, d_head)
+    scores = record("attn.scores", attention_scores(q, k, config.attention_scale(layer)))  # (n_head, T, T_all)
+    pattern = record("attn.pattern", attention_pattern(scores).to(v.dtype))  # (n_head, T, T_all)
+    z = record("attn.z", weighted_values(dropout(pattern, config.attn_pdrop, train), v))  # (n_head, T, d_head)
     return dropout(output_projection(z, w.out_weight, w.out_bias), config.resid_pdrop, train)  # (T, d_model)
 
 
-def mlp(x: torch.Tensor, w: BlockWeights, config: ModelConfig, layer: int, record: Recorder, train: bool = False) -> torch.Tensor:
-    """The block's MLP. x: (T, d_model) after ln2. Returns (T, d_model)."""
-    pre = record(block_stage(layer, "mlp.pre"), mlp_hidden(x, w.fc_weight, w.fc_bias))  # (T, d_mlp)
-    post = record(block_stage(layer, "mlp.post"), ACTIVATION_FUNCTIONS[config.activation](pre))  # (T, d_mlp)
+def mlp(x: torch.Tensor, w: BlockWeights, config: ModelConfig, record: Recorder, train: bool = False) -> torch.Tensor:
+    """The block's MLP. x: (T, d_model) after ln2. Returns (T, d_model). ``record`` is the block's own."""
+    pre = record("mlp.pre", mlp_hidden(x, w.fc_weight, w.fc_bias))  # (T, d_mlp)
+    post = record("mlp.post", ACTIVATION_FUNCTIONS[config.activation](pre))  # (T, d_mlp)
     return dropout(mlp_output(post, w.proj_weight, w.proj_bias), config.resid_pdrop, train)  # (T, d_model)
+
+
+def attention_sublayer(resid: torch.Tensor, w: BlockWeights, config: ModelConfig, layer: int, cache: KVCache | None,
+                       record: Recorder, train: bool = False) -> torch.Tensor:
+    """What attention adds to the stream: ln1, then attention. resid: (T, d_model). Returns attn_out (T, d_model)."""
+    ln1 = record("ln1", layer_norm(resid, w.ln1_weight, w.ln1_bias, config.layer_norm_eps))  # (T, d_model)
+    return record("attn_out", attention(ln1, w, config, layer, cache, record, train))  # (T, d_model)
+
+
+def mlp_sublayer(resid: torch.Tensor, w: BlockWeights, config: ModelConfig, record: Recorder,
+                 train: bool = False) -> torch.Tensor:
+    """What the MLP adds to the stream: ln2, then the MLP. resid: (T, d_model). Returns mlp_out (T, d_model)."""
+    ln2 = record("ln2", layer_norm(resid, w.ln2_weight, w.ln2_bias, config.layer_norm_eps))  # (T, d_model)
+    return record("mlp_out", mlp(ln2, w, config, record, train))  # (T, d_model)
 
 
 def transformer_block(
@@ -110,17 +135,13 @@ def transformer_block(
 ) -> torch.Tensor:
     """One pre-LN block: each sub-layer reads a normalised copy of the residual stream and adds to it.
 
-    resid: (T, d_model). Returns (T, d_model).
+    resid: (T, d_model). Returns (T, d_model). nanoGPT's two lines, ``x = x + attn(ln_1(x))`` and
+    ``x = x + mlp(ln_2(x))``, with the stream recorded before, between and after them.
     """
-    name = lambda stage: block_stage(layer, stage)  # noqa: E731
-    eps = config.layer_norm_eps
-    resid = record(name("resid_pre"), resid)  # (T, d_model)
-    ln1 = record(name("ln1"), layer_norm(resid, w.ln1_weight, w.ln1_bias, eps))  # (T, d_model)
-    attn_out = record(name("attn_out"), attention(ln1, w, config, layer, cache, record, train))  # (T, d_model)
-    resid = record(name("resid_mid"), resid + attn_out)  # (T, d_model)
-    ln2 = record(name("ln2"), layer_norm(resid, w.ln2_weight, w.ln2_bias, eps))  # (T, d_model)
-    mlp_out = record(name("mlp_out"), mlp(ln2, w, config, layer, record, train))  # (T, d_model)
-    return record(name("resid_post"), resid + mlp_out)  # (T, d_model)
+    record = in_block(record, layer)  # this block's stages: "ln1" is kept as "blocks.{layer}.ln1"
+    resid = record("resid_pre", resid)  # (T, d_model)
+    resid = record("resid_mid", resid + attention_sublayer(resid, w, config, layer, cache, record, train))  # (T, d_model)
+    return record("resid_post", resid + mlp_sublayer(resid, w, config, record, train))  # (T, d_model)
 
 
 def unembed(x: torch.Tensor, wte: torch.Tensor) -> torch.Tensor:
@@ -132,12 +153,26 @@ def unembed(x: torch.Tensor, wte: torch.Tensor) -> torch.Tensor:
     return torch.matmul(x, wte.t())  # (T, vocab_size)
 
 
-def final_hidden_state(ids: torch.Tensor, weights: GPT2Weights, config: ModelConfig, record: Recorder = keep_nothing,
-                       cache: KVCache | None = None, *, train: bool = False) -> torch.Tensor:
-    """Every stage up to the final LayerNorm: ids (T,) or (B, T) -> ln_final, (T, d_model) or (B, T, d_model).
+def final_layer_norm(resid: torch.Tensor, weights: GPT2Weights, config: ModelConfig,
+                     record: Recorder = keep_nothing) -> torch.Tensor:
+    """The LayerNorm after the last block: (..., d_model) -> ln_final, the same shape."""
+    return record("ln_final", layer_norm(resid, weights.ln_final_weight, weights.ln_final_bias, config.layer_norm_eps))
 
-    A classifier reads this, not the logits. With a cache (one sequence only), the input continues the
-    positions the cache holds and its new keys and values are appended to it.
+
+def readout(resid: torch.Tensor, weights: GPT2Weights, config: ModelConfig, record: Recorder = keep_nothing) -> torch.Tensor:
+    """The tail of the pass: the final LayerNorm, then the unembedding. resid (..., d_model) -> logits (..., vocab_size).
+
+    :func:`forward` ends with it on the last block's output; the logit lens applies it to earlier streams.
+    """
+    return record("logits", unembed(final_layer_norm(resid, weights, config, record), weights.unembedding))
+
+
+def final_residual(ids: torch.Tensor, weights: GPT2Weights, config: ModelConfig, record: Recorder = keep_nothing,
+                   cache: KVCache | None = None, *, train: bool = False) -> torch.Tensor:
+    """The embeddings, then every block: the residual stream leaving the last block.
+
+    ids (T,) or (B, T) -> (T, d_model) or (B, T, d_model). With a cache (one sequence only), the input continues the positions the cache holds and its new keys and
+    values are appended to it.
     """
     if cache is not None and ids.dim() != 1:
         raise ValueError("a KV cache holds one sequence: give ids of shape (T,)")
@@ -149,7 +184,16 @@ def final_hidden_state(ids: torch.Tensor, weights: GPT2Weights, config: ModelCon
         resid = transformer_block(resid, block_weights, config, layer, cache, record, train)  # (T, d_model)
     if cache is not None:
         cache.advance(ids.tolist())
-    return record("ln_final", layer_norm(resid, weights.ln_final_weight, weights.ln_final_bias, config.layer_norm_eps))
+    return resid
+
+
+def final_hidden_state(ids: torch.Tensor, weights: GPT2Weights, config: ModelConfig, record: Recorder = keep_nothing,
+                       cache: KVCache | None = None, *, train: bool = False) -> torch.Tensor:
+    """Every stage up to the final LayerNorm: ids (T,) or (B, T) -> ln_final, (T, d_model) or (B, T, d_model).
+
+    A classifier reads this, not the logits.
+    """
+    return final_layer_norm(final_residual(ids, weights, config, record, cache, train=train), weights, config, record)
 
 
 def forward(ids: torch.Tensor, weights: GPT2Weights, config: ModelConfig, record: Recorder = keep_nothing,
@@ -159,5 +203,4 @@ def forward(ids: torch.Tensor, weights: GPT2Weights, config: ModelConfig, record
     Returns the logits (T, vocab_size) or (B, T, vocab_size). ``train=True`` switches dropout on; the
     result is differentiable either way (a trace runs it under ``torch.no_grad``).
     """
-    ln_final = final_hidden_state(ids, weights, config, record, cache, train=train)  # (T, d_model)
-    return record("logits", unembed(ln_final, weights.unembedding))  # (T, vocab_size)
+    return readout(final_residual(ids, weights, config, record, cache, train=train), weights, config, record)

@@ -43,6 +43,16 @@ def block_stage(layer: int, stage: str) -> str:
     return f"blocks.{layer}.{stage}"
 
 
+def between_blocks(n_layer: int) -> tuple[list[str], list[str]]:
+    """The residual stream before block 0 and after each block: labels, and the stages that hold it.
+
+    >>> between_blocks(n_layer=2)
+    (['embeddings', 'after block 0', 'after block 1'], ['blocks.0.resid_pre', 'blocks.0.resid_post', 'blocks.1.resid_post'])
+    """
+    labels = ["embeddings"] + [f"after block {i}" for i in range(n_layer)]
+    return labels, [block_stage(0, "resid_pre")] + [block_stage(i, "resid_post") for i in range(n_layer)]
+
+
 def stage_names(n_layer: int) -> list[str]:
     """Every stage a full trace records, in the order the forward pass computes them."""
     names = list(EMBEDDING_STAGES)

@@ -8,7 +8,7 @@ See :mod:`gpt2lab.model.names` for every name and shape; ``trace["resid_post", 3
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -50,11 +50,21 @@ class Trace:
             from gpt2lab.model.names import stage_names
 
             if name in stage_names(self.n_layer):
-                raise LabError(f"The stage {name!r} was not kept in this trace; trace again with keep=None to keep every stage.") from None
+                self.require([name])
             raise LabError(f"No stage is called {name!r}; see gpt2lab.stage_names({self.n_layer}) for the names.") from None
 
     def __contains__(self, name: str) -> bool:
         return name in self.activations
+
+    def require(self, names: Iterable[str], purpose: str = "to keep every stage") -> None:
+        """Check that this trace kept every stage in ``names``; else one sentence saying what to do for ``purpose``.
+
+        >>> trace.require(["blocks.0.attn.pattern"], "to draw attention")       # doctest: +SKIP
+        LabError: The stage 'blocks.0.attn.pattern' was not kept in this trace; trace again with keep=None to draw attention.
+        """
+        missing = next((name for name in names if name not in self.activations), None)
+        if missing is not None:
+            raise LabError(f"The stage {missing!r} was not kept in this trace; trace again with keep=None {purpose}.")
 
     @property
     def names(self) -> list[str]:

@@ -18,6 +18,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from gpt2lab.errors import LabError
+from gpt2lab.inputs import check_whole_number
 from gpt2lab.tokenizer.bpe import END_OF_TEXT, BPETokenizer, bytes_to_unicode, merge_pair, pretokenize, printable_form, unicode_to_bytes
 
 
@@ -84,8 +85,7 @@ def train_bpe(text: str, num_merges: int, min_count: int = 2) -> TrainingRun:
     """
     if not isinstance(text, str) or not text:
         raise LabError("Give train_bpe some text to learn from (a non-empty str).")
-    if not isinstance(num_merges, int) or num_merges < 0:
-        raise LabError(f"num_merges must be a whole number of at least 0, not {num_merges!r}.")
+    num_merges = check_whole_number(num_merges, "num_merges", minimum=0)
     words = count_words(text)
     learned: list[LearnedMerge] = []
     for rank in range(num_merges):

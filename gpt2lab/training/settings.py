@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import math
-
 from gpt2lab.errors import LabError
-
-
-def is_number(x) -> bool:
-    """A real, finite number (not a bool): ``is_number(0.5)`` is True, ``is_number(float("nan"))`` False."""
-    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+from gpt2lab.inputs import check_whole_number, is_number, shown
 
 
 def check_whole(x, name: str, least: int) -> None:
-    """Raise a :class:`LabError` unless ``x`` is a whole number of at least ``least``."""
-    if isinstance(x, bool) or not isinstance(x, int) or x < least:
-        raise LabError(f"{name} must be a whole number of at least {least}, not {x!r}.")
+    """Raise a :class:`LabError` unless ``x`` is a whole number of at least ``least``
+    (:func:`gpt2lab.inputs.check_whole_number`) held as a Python int: a config is checked, not changed, and
+    its numbers go on into JSON files and torch's generators, which take no numpy integer."""
+    number = check_whole_number(x, name, minimum=least)
+    if type(x) is not int:
+        raise LabError(f"{name} must be a Python int, like {number}, not {shown(x)}: a training config is saved as JSON.")
 
 
 def check_positive(x, name: str) -> None:

@@ -125,9 +125,7 @@ def trace_attention(trace, layers=None, heads=None, max_tokens: int = MAX_TOKENS
     layers = list(range(n_layer)) if layers is None else sorted({int(i) for i in layers})
     if not layers or not all(0 <= i < n_layer for i in layers):
         raise LabError(f"Choose layers between 0 and {n_layer - 1}, for example layers=[0].")
-    for i in layers:
-        if block_stage(i, "attn.pattern") not in trace:
-            raise LabError(f"This trace did not keep blocks.{i}.attn.pattern; trace again with keep=None.")
+    trace.require([block_stage(i, "attn.pattern") for i in layers], "to show its attention")
     n_head = trace["attn.pattern", layers[0]].shape[0]
     heads = list(range(n_head)) if heads is None else sorted({int(h) for h in heads})
     if not heads or not all(0 <= h < n_head for h in heads):
