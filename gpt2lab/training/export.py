@@ -192,6 +192,15 @@ def copying_text(m: dict) -> str:
     return "".join(line + "\n" for line in lines)
 
 
+def phases_text(m: dict) -> str:
+    """The card's list of the commands a resumed run ran, each from the step it began at (when there were several)."""
+    phases = m.get("phases") or []
+    if len(phases) < 2:
+        return ""
+    return " (the last of the commands this run ran; each began at the step given:)\n" + "".join(
+        f"  - from step {p['from_step']:,}: `{p['command']}`\n" for p in phases).rstrip("\n")
+
+
 def head_text(m: dict) -> str:
     """The card's line on the heads' measured jobs."""
     scores = m.get("head_scores")
@@ -241,7 +250,7 @@ model, not a useful language model.
 - Training time: {m['train_seconds'] / 60:.1f} minutes of optimizer steps (held-out checks and
   checkpoints not counted) on {m['cpu']} with `torch.set_num_threads({m['threads']})`,
   on a shared 2-core machine: {m['tokens_per_second']:,.0f} tokens/s.
-- Command: `{m['command']}`
+- Command: `{m['command']}`{phases_text(m)}
 
 ## Results
 - Held-out loss: **{m['heldout_loss_per_token']:.4f} nats per token**, **{m['heldout_loss_per_char']:.4f} nats per character**

@@ -149,16 +149,20 @@ def train(cfg: TrainConfig, command: str = "") -> dict:
     optimizer = make_optimizer(model.parameters(), cfg.optimizer)
     sampler = torch.Generator().manual_seed(cfg.seed)  # draws the training windows
     step, tokens_seen, seconds, log = 0, 0, 0.0, []
+    phases: list[dict] = []  # each command that ran this run (a resumed run may change its settings)
     log_path = run_dir / "log.jsonl"
     if cfg.resume:
         info = load_state(run_dir / "checkpoint", model, optimizer, sampler)
         step, tokens_seen, seconds = info["step"], info["tokens_seen"], info["train_seconds"]
+        phases = info.get("phases", [{"from_step": 0, "command": info.get("command", "")}])
         log = [json.loads(line) for line in log_path.read_text().splitlines() if line]
         log = [r for r in log if r["step"] <= step]  # drop rows written after the checkpoint
         log_path.write_text("".join(json.dumps(r) + "\n" for r in log))
     elif log_path.exists():
         log_path.unlink()
 
+    if not phases or phases[-1]["command"] != command:
+        phases.append({"from_step": step, "command": command})
     T, B = cfg.n_positions, cfg.batch_size
     budget = cfg.minutes * 60 if cfg.minutes else None
     parameters = sum(p.numel() for p in model.parameters())  # the tied embedding is one Parameter
@@ -175,6 +179,7 @@ def train(cfg: TrainConfig, command: str = "") -> dict:
         "tokens_per_second": tokens_seen / max(seconds, 1e-9),
         "cpu": cpu_name(),
         "command": command,
+        "phases": phases,
         **({"first_run": first_run(cfg.init_from)} if cfg.init_from else {}),
     }
 
@@ -183,7 +188,8 @@ def train(cfg: TrainConfig, command: str = "") -> dict:
         return max(fractions)
 
     def checkpoint() -> dict:
-        save_state(run_dir / "checkpoint", model, optimizer, sampler, {"step": step, "tokens_seen": tokens_seen, "train_seconds": seconds, "config": dataclasses.asdict(cfg)})
+        save_state(run_dir / "checkpoint", model, optimizer, sampler, {"step": step, "tokens_seen": tokens_seen, "train_seconds": seconds,
+                                                                     "config": dataclasses.asdict(cfg), "command": command, "phases": phases})
         return export_folder(Path(cfg.out), model, cfg.n_merges, heldout_ids, heldout_text, facts(), log)
 
     guides = HeadGuide.parse(cfg.guide)
