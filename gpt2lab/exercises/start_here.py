@@ -23,7 +23,7 @@ COURSE = {
     "07": ("07_why_this_token", "why this token: surprise, attribution, ablation and patching"),
     "08": ("08_model_sizes", "small, medium, large, XL"),
     "09": ("09_how_gpt2_learned", "the next-token objective, cross-entropy, a small GPT-2 trained live"),
-    "10": ("10_fine_tuning", "adapting GPT-2 to a text and to a task"),
+    "10": ("10_fine_tuning", "tasks by prompting alone, then adapting GPT-2 to a text and to a task"),
     "11": ("11_assemble_gpt2", "the capstone: write GPT-2's forward pass yourself"),
 }
 
