@@ -151,3 +151,20 @@ def test_an_unknown_error_is_one_line(lab):
 
     verdict = check_forward(broken, lab)
     assert not verdict and "KeyError" in verdict.message
+
+
+def test_a_right_answer_rounded_differently_is_not_taken_for_a_small_mistake():
+    """On GPT-2 small's shapes an exact GELU's mlp_out differs from the kit's by only about 6e-5 of its largest value.
+    A right answer rounded differently (2e-5 off) is nearer the kit than that mistake, and is not blamed on it; the
+    mistake itself (its own numbers, to within rounding) is."""
+    from gpt2lab.exercises.capstone import _error, _nearest_mistake
+
+    kit = torch.randn(5, 8, generator=torch.Generator().manual_seed(0))
+    scale = kit.abs().max()
+    exact_gelu = {"blocks.0.mlp_out": kit + 6e-5 * scale * torch.sign(kit)}
+    rounded = {"blocks.0.mlp_out": kit + 2e-5 * scale}
+    assert _nearest_mistake("blocks.0.mlp_out", rounded, {"gelu_erf": exact_gelu},
+                            _error(rounded["blocks.0.mlp_out"], kit)) is None
+    learner = {"blocks.0.mlp_out": exact_gelu["blocks.0.mlp_out"] + 1e-7 * scale}
+    assert _nearest_mistake("blocks.0.mlp_out", learner, {"gelu_erf": exact_gelu},
+                            _error(learner["blocks.0.mlp_out"], kit)) == "gelu_erf"

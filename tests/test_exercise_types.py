@@ -276,12 +276,10 @@ def test_every_checker_is_in_the_table():
     import inspect
 
     import gpt2lab.exercises as exercises
-    from gpt2lab.exercises import why_this_token  # noqa: F401  (imported by notebook 07 on its own)
 
     found = {f"{module_name}.{name}"
              for module_name, module in inspect.getmembers(exercises, inspect.ismodule)
              for name, _ in inspect.getmembers(module, inspect.isfunction) if name.startswith("check_")}
-    found |= {f"why_this_token.{name}" for name in dir(why_this_token) if name.startswith("check_")}
     assert found == {name.split(" ")[0] for name in CHECKERS}
 
 

@@ -158,18 +158,22 @@ def _close(a, b) -> bool:
     return bool(torch.allclose(a, b, atol=1e-4 * max(1.0, b.abs().max().item()), rtol=1e-4))
 
 
-def _nearest_mistake(stage: str, given: dict, variants: dict) -> str | None:
-    """The known mistake whose numbers at ``stage`` are the learner's (to within rounding, a little amplified)."""
+def _nearest_mistake(stage: str, given: dict, variants: dict, kit_error: float) -> str | None:
+    """The known mistake whose numbers at ``stage`` are the learner's: equal to within rounding (a little
+    amplified), and far nearer to them than the kit's are (``kit_error``), so that a right answer rounded
+    differently is never taken for a mistake whose numbers differ only slightly from the kit's."""
     distances = {m: _error(given[stage], stages[stage]) for m, stages in variants.items() if stage in stages}
     mistake = min(distances, key=distances.get, default=None)
-    return mistake if mistake is not None and distances[mistake] <= 10 * ROUNDING else None
+    if mistake is None or not math.isfinite(kit_error):
+        return None
+    return mistake if distances[mistake] <= min(10 * ROUNDING, 0.1 * kit_error) else None
 
 
-def _diagnose(where: list[str], given: dict, ids, weights, config) -> str | None:
+def _diagnose(where: list[str], given: dict, errors: dict, ids, weights, config) -> str | None:
     """The known mistake behind the learner's numbers, looked for at each stage of ``where`` in turn."""
     variants = {m: mistaken_forward(ids, weights, config, m) for m in MISTAKES}
     for stage in dict.fromkeys(where):
-        mistake = _nearest_mistake(stage, given, variants)
+        mistake = _nearest_mistake(stage, given, variants, errors[stage])
         if mistake:
             return mistake
     return None
@@ -230,7 +234,7 @@ def check_forward(fn, lab, prompt: str = PROMPT) -> CheckResult:
             return CheckResult(True, f"All {len(stages)} stages you recorded, and the logits, equal the kit's trace of "
                                      f"{len(ids)} tokens: you have written GPT-2's forward pass.")
         # where the difference starts; else where it fails, or at the logits (a post-LN forward has no ln1 to compare)
-        mistake = _diagnose([start] + [failing] * (failing is not None) + ["logits"], given, ids, weights, config)
+        mistake = _diagnose([start] + [failing] * (failing is not None) + ["logits"], given, errors, ids, weights, config)
         if failing is None and mistake is None:  # small differences no known mistake explains: rounding, done another way
             return CheckResult(True, f"All {len(stages)} stages you recorded, and the logits, equal the kit's trace of "
                                      f"{len(ids)} tokens (to within {max(errors.values()):.0e} of each stage's largest "
