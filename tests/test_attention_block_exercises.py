@@ -73,9 +73,3 @@ def test_first_agreeing_reading(lab, trace):
     lens = logit_lens(lab, trace, position=5)  # this random model settles after block 0 here
     first = lens.first_layer_agreeing()
     assert first == 1 and lens.labels[first] == "after block 0"
-    assert ex4.check_first_agreeing_reading(lens, 1)
-    assert ex4.check_first_agreeing_reading(lens, "after block 0")
-    assert "further down" in ex4.check_first_agreeing_reading(lens, 0).message
-    assert "earlier rows" in ex4.check_first_agreeing_reading(lens, 2).message
-    assert not ex4.check_first_agreeing_reading(lens, None).answered
-    assert not ex4.check_first_agreeing_reading(lens, "block one")

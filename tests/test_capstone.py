@@ -12,8 +12,18 @@ from gpt2lab.exercises.capstone import MISTAKES, check_forward, mistaken_forward
 from helpers import random_lab
 
 
+# The MLP activations a learner may write: GPT-2's, and the ones it is mistaken for.
+ACTIVATIONS = {
+    "gelu": lambda h: 0.5 * h * (1 + torch.tanh(math.sqrt(2 / math.pi) * (h + 0.044715 * h**3))),
+    "gelu_torch_tanh": lambda h: torch.nn.functional.gelu(h, approximate="tanh"),  # the same function, torch's code
+    "relu": torch.relu,
+    "gelu_erf": torch.nn.functional.gelu,  # torch's default: exact, with erf
+    "gelu_sigmoid": lambda h: h * torch.sigmoid(1.702 * h),
+}
+
+
 def learner_forward(ids, weights, config, record, *, unbiased=False, scale=True, mask=True, post_ln=False,
-                    act="gelu", head=None, linear_layout=False):
+                    act="gelu", head=None, linear_layout=False, scale_by="d_head"):
     """A learner's forward pass, written from scratch; each keyword makes one classic mistake."""
     T, H = ids.shape[0], config.n_head
 
@@ -29,7 +39,7 @@ def learner_forward(ids, weights, config, record, *, unbiased=False, scale=True,
         q, k, v = (t.view(T, H, -1).transpose(0, 1) for t in (q, k, v))
         s = q @ k.transpose(-1, -2)
         if scale:
-            s = s / math.sqrt(q.shape[-1])
+            s = s / math.sqrt(q.shape[-1] if scale_by == "d_head" else config.d_model)
         if mask:
             s = s.masked_fill(torch.triu(torch.ones(T, T, dtype=torch.bool), 1), float("-inf"))
         z = (s.softmax(-1) @ v).transpose(0, 1).reshape(T, -1)
@@ -37,7 +47,7 @@ def learner_forward(ids, weights, config, record, *, unbiased=False, scale=True,
 
     def mlp(x, w):
         h = x @ w.fc_weight + w.fc_bias
-        h = torch.relu(h) if act == "relu" else 0.5 * h * (1 + torch.tanh(math.sqrt(2 / math.pi) * (h + 0.044715 * h**3)))
+        h = ACTIVATIONS[act](h)
         return h @ w.proj_weight + w.proj_bias
 
     x = record("blocks.0.resid_pre", weights.token_embedding[ids] + weights.position_embedding[:T])
@@ -62,6 +72,19 @@ def lab(request):
 def test_correct_forward_passes(lab):
     verdict = check_forward(learner_forward, lab)
     assert verdict.passed, verdict.message
+    verdict = check_forward(lambda *a: learner_forward(*a, act="gelu_torch_tanh"), lab)
+    assert verdict.passed, verdict.message
+
+
+@pytest.mark.parametrize("act", ["gelu_erf", "gelu_sigmoid"])
+def test_a_gelu_variant_is_named_where_it_starts_on_the_embedded_model(act):
+    """On the embedded model an exact GELU stays within the tolerance at blocks.0.mlp_out (it first failed at
+    blocks.1.attn_out, which was then blamed); the checker names the stage where it starts, and the variant."""
+    import gpt2lab
+
+    verdict = check_forward(lambda *a: learner_forward(*a, act=act), gpt2lab.load("tiny"))
+    assert not verdict and verdict.message.startswith("First difference at 'blocks.0.mlp_out'"), verdict.message
+    assert MISTAKES[act] in verdict.message
 
 
 def test_correct_forward_passes_on_the_embedded_model():
@@ -88,6 +111,9 @@ def test_unanswered_and_not_callable(lab):
     ("no_mask", dict(mask=False), "blocks.0.attn_out"),
     ("post_ln", dict(post_ln=True), "blocks.0.attn_out"),
     ("relu", dict(act="relu"), "blocks.0.mlp_out"),
+    ("gelu_erf", dict(act="gelu_erf"), "blocks.0.mlp_out"),  # a small difference: named where it starts
+    ("gelu_sigmoid", dict(act="gelu_sigmoid"), "blocks.0.mlp_out"),
+    ("scale_d_model", dict(scale_by="d_model"), "blocks.0.attn_out"),
     ("conv1d_layout", dict(linear_layout=True), None),  # qkv's (d, 3d) weight as x @ W.T: a shape error
 ])
 def test_each_mistake_gets_its_own_message(lab, mistake, wrong, first_stage):
@@ -125,3 +151,20 @@ def test_an_unknown_error_is_one_line(lab):
 
     verdict = check_forward(broken, lab)
     assert not verdict and "KeyError" in verdict.message
+
+
+def test_a_right_answer_rounded_differently_is_not_taken_for_a_small_mistake():
+    """On GPT-2 small's shapes an exact GELU's mlp_out differs from the kit's by only about 6e-5 of its largest value.
+    A right answer rounded differently (2e-5 off) is nearer the kit than that mistake, and is not blamed on it; the
+    mistake itself (its own numbers, to within rounding) is."""
+    from gpt2lab.exercises.capstone import _error, _nearest_mistake
+
+    kit = torch.randn(5, 8, generator=torch.Generator().manual_seed(0))
+    scale = kit.abs().max()
+    exact_gelu = {"blocks.0.mlp_out": kit + 6e-5 * scale * torch.sign(kit)}
+    rounded = {"blocks.0.mlp_out": kit + 2e-5 * scale}
+    assert _nearest_mistake("blocks.0.mlp_out", rounded, {"gelu_erf": exact_gelu},
+                            _error(rounded["blocks.0.mlp_out"], kit)) is None
+    learner = {"blocks.0.mlp_out": exact_gelu["blocks.0.mlp_out"] + 1e-7 * scale}
+    assert _nearest_mistake("blocks.0.mlp_out", learner, {"gelu_erf": exact_gelu},
+                            _error(learner["blocks.0.mlp_out"], kit)) == "gelu_erf"

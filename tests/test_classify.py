@@ -170,9 +170,9 @@ def test_bad_input_gets_one_clear_sentence(lab, call, words):
 
 
 def test_exercise_checkers(lab):
-    assert ex.check_perplexity(None, 3.0).answered is False
-    assert ex.check_perplexity(20.09, 3.0) and not ex.check_perplexity(3.0, 3.0)
-    assert "e raised to the loss" in ex.check_perplexity(3.0, 3.0).message
+    assert ex.check_loss_per_character(None, 3.0, 10, 40).answered is False
+    assert ex.check_loss_per_character(0.75, 3.0, 10, 40) and not ex.check_loss_per_character(3.0, 3.0, 10, 40)
+    assert "per token" in ex.check_loss_per_character(3.0, 3.0, 10, 40).message
     ids = torch.tensor([[5, 6, 7, 0], [8, 9, 0, 0]])
     assert ex.check_last_token_positions([2, 1], ids, 0).passed
     assert "sentence lengths" in ex.check_last_token_positions([3, 2], ids, 0).message

@@ -73,10 +73,12 @@ def test_embedding_figures_show_the_trace_values():
 def test_embedding_exercise_checkers():
     lab = random_lab(RANDOM_SHAPES[1])
     trace = lab.trace("The cat sat")
-    word = "The"
-    assert not ex_embed.check_embedding_row(lab, word, None).answered
-    assert ex_embed.check_embedding_row(lab, word, lab.encode(word)[0]).passed
-    assert not ex_embed.check_embedding_row(lab, word, lab.encode(word)[0] + 1).passed
+    text, token = "The cat sat on the mat. The dog sat on the log.", " the"
+    token_id, first, second = ex_embed.token_and_position_rows(lab, text, token)
+    assert lab.encode(text)[second] == token_id and first < second
+    assert not ex_embed.check_repeated_token_rows(lab, text, token, None).answered
+    assert ex_embed.check_repeated_token_rows(lab, text, token, (token_id, second)).passed
+    assert not ex_embed.check_repeated_token_rows(lab, text, token, (token_id, first)).passed
     w = lab.weights
     right = w.token_embedding[trace.ids[1]] + w.position_embedding[1]
     assert ex_embed.check_block0_input(lab, trace, 1, right).passed

@@ -11,3 +11,4 @@ from gpt2lab.exercises import sampling
 from gpt2lab.exercises import generation
 from gpt2lab.exercises import how_gpt2_learned
 from gpt2lab.exercises import capstone
+from gpt2lab.exercises import why_this_token

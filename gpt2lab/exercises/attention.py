@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import torch
 
-from gpt2lab.exercises.checks import CheckResult, as_vector, as_whole, not_answered
+from gpt2lab.exercises.checks import CheckResult, as_vector, as_whole, checker, not_answered
 
 
+@checker
 def check_masked_count(trace, answer: int | None) -> CheckResult:
     """Exercise 1: how many weights of ONE head's pattern, for this trace, are exactly zero because of the mask."""
     if answer is None:
@@ -28,9 +29,10 @@ def check_masked_count(trace, answer: int | None) -> CheckResult:
         return CheckResult(False, "That counts the cells a query MAY look at (on and below the diagonal); count the others.")
     if answer == T * T:
         return CheckResult(False, "That is every cell of the pattern; only those above the diagonal are masked.")
-    return CheckResult(False, f"Not yet: the pattern is {T} x {T}; count the cells where the key comes after the query.")
+    return CheckResult(False, f"The pattern is {T} x {T}; count the cells where the key comes after the query.")
 
 
+@checker
 def check_head_output(trace, layer: int, head: int, position: int, answer: torch.Tensor | None) -> CheckResult:
     """Exercise 2: head ``head``'s output z at ``position`` in block ``layer``, from its pattern and values."""
     if answer is None:
@@ -48,9 +50,10 @@ def check_head_output(trace, layer: int, head: int, position: int, answer: torch
                                  "weighted by the query's row of the pattern.")
     if torch.allclose(answer, trace["attn.v", layer][head, position], atol=1e-5 * scale, rtol=0):
         return CheckResult(False, "That is only this token's own value; mix ALL the values, weighted by the pattern's row.")
-    return CheckResult(False, "Not yet: take row `position` of the head's pattern and multiply it with the head's values (pattern_row @ v).")
+    return CheckResult(False, "Take row `position` of the head's pattern and multiply it with the head's values (pattern_row @ v).")
 
 
+@checker
 def check_most_attended(trace, layer: int, head: int, position: int, answer: int | None) -> CheckResult:
     """Exercise 3: the position of the key that query ``position`` gives the most weight, in that layer and head."""
     if answer is None:
@@ -62,9 +65,9 @@ def check_most_attended(trace, layer: int, head: int, position: int, answer: int
         return CheckResult(False, "Give the key's position as one whole number, such as 0 for the first token.")
     if answer == best:
         return CheckResult(True, f"Position {best} ({trace.tokens[best]!r}) gets {row[best].item():.0%} of the weight.")
+    if not 0 <= answer < len(row):
+        return CheckResult(False, f"Give a position between 0 and {position}.")
     if answer > position:
         return CheckResult(False, f"Position {answer} comes after the query: the mask gives it weight 0. Look at or before {position}.")
-    if 0 <= answer < len(row):
-        return CheckResult(False, f"Position {answer} gets {row[answer].item():.0%}; another key gets more. "
-                                  "The explorer's 'one query' view shows every bar.")
-    return CheckResult(False, f"Give a position between 0 and {position}.")
+    return CheckResult(False, f"Position {answer} gets {row[answer].item():.0%}; another key gets more. "
+                              "The explorer's 'one query' view shows every bar.")

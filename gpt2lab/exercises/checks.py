@@ -6,6 +6,7 @@ notebook) instead of raising, so a notebook with unanswered exercises still runs
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from html import escape
 
@@ -35,6 +36,39 @@ class CheckResult:
         mark = "✔" if self.passed else ("…" if not self.answered else "✘")
         return (f'<div style="border-left:4px solid {colour};padding:2px 8px;color:inherit">'
                 f'<b style="color:{colour}">{mark} {self.verdict}:</b> {escape(self.message)}</div>')
+
+
+def checker(check):
+    """Make ``check`` an exercise checker that never raises: whatever the learner's answer, a verdict comes back.
+
+    Each checker reads the kinds of answer it expects (and the usual wrong kinds) itself and says what to give
+    instead; this is only the net under it, for an answer nobody foresaw. It turns the error into a "Not yet"
+    that names it in one line, so a notebook with an odd answer still runs top to bottom.
+    """
+
+    @functools.wraps(check)
+    def checked(*args, **kwargs) -> CheckResult:
+        try:
+            return check(*args, **kwargs)
+        except Exception as error:  # noqa: BLE001 - a learner's answer must end in a verdict, never a traceback
+            what = str(error).splitlines()[0] if str(error) else type(error).__name__
+            return CheckResult(False, f"This answer could not be checked ({type(error).__name__}: {what}); give the "
+                                      "kind of answer the comment in the cell asks for.")
+
+    return checked
+
+
+NOT_TEXT = ("That str holds a lone surrogate (such as \"\\ud83e\"), half of a character that UTF-8 cannot store; "
+            "type or paste the whole character instead.")
+
+
+def is_text(text: str) -> bool:
+    """Whether ``text`` can be stored as UTF-8, as every text GPT-2 reads must be (a lone surrogate cannot)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def not_answered(hint: str) -> CheckResult:
@@ -104,3 +138,26 @@ def as_vector(answer, like):
         return torch.as_tensor(answer, dtype=like.dtype, device=like.device)
     except (TypeError, ValueError, RuntimeError):
         return None
+
+
+def as_wholes(answer) -> list[int] | None:
+    """A learner's list of whole numbers (a list, a tuple, a 1-D tensor or array) as a list of ints; else ``None``.
+
+    Each element is read as :func:`as_whole` reads it, so ``[3, np.int64(1)]`` and ``torch.tensor([3, 1])`` are
+    both ``[3, 1]``; a str (even ``"31"``), a bool or a non-whole number anywhere makes it ``None``.
+
+    >>> import torch
+    >>> [as_wholes(a) for a in ([3, 1], (2.0, 0), torch.tensor([4, 5]), "31", [1.5, 2], 7)]
+    [[3, 1], [2, 0], [4, 5], None, None, None]
+    """
+    import numpy as np
+    import torch
+
+    if isinstance(answer, (torch.Tensor, np.ndarray)):
+        if answer.ndim != 1:
+            return None
+        answer = list(answer)
+    if not isinstance(answer, (list, tuple)):
+        return None
+    values = [as_whole(a) for a in answer]
+    return None if any(v is None for v in values) else values

@@ -12,7 +12,7 @@ import re
 import torch
 
 from gpt2lab.training.classify import Classifier, LabelledData, last_token_positions
-from gpt2lab.exercises.checks import CheckResult, as_number, not_answered
+from gpt2lab.exercises.checks import NOT_TEXT, CheckResult, as_number, as_wholes, checker, is_text, not_answered
 
 
 def normalised_sentence(text: str) -> str:
@@ -24,31 +24,41 @@ def normalised_sentence(text: str) -> str:
     return " ".join(re.findall(r"[\w']+", text.lower()))
 
 
-def check_perplexity(answer: float | None, loss: float) -> CheckResult:
-    """Exercise 1: the perplexity of a validation loss of ``loss`` nats per token (within 1%)."""
+@checker
+def check_loss_per_character(answer, loss: float, n_tokens: int, n_chars: int) -> CheckResult:
+    """Exercise 1: a loss of ``loss`` nats per token, over a text of ``n_tokens`` tokens and ``n_chars`` characters,
+    as nats per character (within 1%): the total, ``loss * n_tokens``, spread over the characters instead."""
     if answer is None:
-        return not_answered("Set answer to a number and run the cell again.")
-    answer = as_number(answer)  # a float, a NumPy scalar or a 0-d tensor such as torch.exp(loss)
-    if answer is None:
-        return CheckResult(False, "Give the perplexity as one number, such as 42.0.")
-    right = math.exp(loss)
-    if abs(answer - right) <= 0.01 * right:
-        return CheckResult(True, f"exp({loss:.3f}) = {right:.1f}: at each position the model is about as unsure as a "
-                                 f"fair choice among {right:.0f} tokens.")
-    if abs(answer - loss) < 1e-6:
-        return CheckResult(False, "That is the loss itself; the perplexity is e raised to the loss.")
-    return CheckResult(False, f"{answer} is not it; the loss is in nats (natural logarithms), so undo the logarithm with math.exp.")
+        return not_answered("Set answer to one number: nats per character.")
+    value = as_number(answer)  # a float, a NumPy scalar or a 0-d tensor
+    if value is None:
+        return CheckResult(False, "Give the loss per character as one number, such as 1.2.")
+    right = loss * n_tokens / n_chars
+    close = lambda a, b: abs(a - b) <= 0.01 * abs(b)  # noqa: E731
+    if close(value, right):
+        return CheckResult(True, f"{loss:.3f} nats x {n_tokens:,} tokens / {n_chars:,} characters = {right:.3f} nats per "
+                                 "character: a measure that no longer depends on how long the tokens are, so models "
+                                 "with different tokenizers can be compared on it.")
+    if close(value, loss * n_chars / n_tokens):
+        return CheckResult(False, "Upside down: the total loss is loss x tokens; spread it over the characters (divide by "
+                                  "them).")
+    if close(value, loss):
+        return CheckResult(False, "That is the loss per token; a token here is several characters long.")
+    if close(value, math.exp(loss)) or close(value, math.exp(right)):
+        return CheckResult(False, "That is a perplexity; the question asks for the loss, in nats.")
+    return CheckResult(False, "Multiply the loss per token by the number of tokens (the whole text's loss), then divide "
+                              "by the number of characters.")
 
 
+@checker
 def check_last_token_positions(answer, input_ids: torch.Tensor, pad_id: int) -> CheckResult:
     """Exercise 2: for each row of a right-padded batch, the position the classifier reads."""
     if answer is None:
         return not_answered("Set answer to a list with one position per sentence, such as [3, 7].")
     right = last_token_positions(torch.as_tensor(input_ids), pad_id).tolist()
-    try:
-        given = [int(a) for a in answer]
-    except (TypeError, ValueError):
-        return CheckResult(False, "Give a list of whole numbers, one position per sentence.")
+    given = as_wholes(answer)
+    if given is None:
+        return CheckResult(False, "Give a list of whole numbers, one position per sentence, such as [3, 7].")
     if given == right:
         return CheckResult(True, f"{right}: each sentence's last real token, the only position whose hidden state "
                                  "has attended to the whole sentence; the pads after it are ignored.")
@@ -58,16 +68,19 @@ def check_last_token_positions(answer, input_ids: torch.Tensor, pad_id: int) -> 
         return CheckResult(False, "Those are the sentence lengths; positions count from 0, so the last real token is one less.")
     if all(g == input_ids.shape[1] - 1 for g in given):
         return CheckResult(False, "That is the last column for every row, a pad for the shorter sentences; find the last token that is not a pad.")
-    return CheckResult(False, f"Not yet; look for the rightmost token in each row that is not the pad id {pad_id}.")
+    return CheckResult(False, f"Look for the rightmost token in each row that is not the pad id {pad_id}.")
 
 
+@checker
 def check_own_sentence(sentence: str | None, label: str | None, clf: Classifier, data: LabelledData) -> CheckResult:
     """Exercise 3: a sentence of the learner's own (not in the dataset) that ``clf`` puts in class ``label``."""
     if sentence is None or label is None:
         return not_answered("Set sentence to a str and label to one of the classes, then run the cell again.")
     if not isinstance(sentence, str) or len(sentence.split()) < 3:
-        return CheckResult(False, "Write a sentence of at least three words.")
-    if label not in clf.classes:
+        return CheckResult(False, "Write a sentence of at least three words, as a str.")
+    if not is_text(sentence):
+        return CheckResult(False, NOT_TEXT)
+    if not isinstance(label, str) or label not in clf.classes:
         return CheckResult(False, f"label must be one of {', '.join(clf.classes)}.")
     known = {normalised_sentence(ex.text) for ex in data.train + data.test}
     if normalised_sentence(sentence) in known:

@@ -10,9 +10,10 @@ import math
 
 import torch
 
-from gpt2lab.exercises.checks import CheckResult, as_number, not_answered
+from gpt2lab.exercises.checks import CheckResult, as_number, checker, not_answered
 
 
+@checker
 def check_token_loss(trace, targets, position: int, answer) -> CheckResult:
     """Exercise 1: the loss at ``position``: minus the log-probability the model gave the true next token."""
     if answer is None:
@@ -32,22 +33,36 @@ def check_token_loss(trace, targets, position: int, answer) -> CheckResult:
         return CheckResult(False, "That is the probability itself; the loss is minus its logarithm.")
     if abs(answer + logp[int(trace.ids[position])].item()) < 1e-3 * max(1.0, expected):
         return CheckResult(False, "That scores the token AT the position; the target is the NEXT one, targets[position].")
-    return CheckResult(False, "Not yet: take the log-softmax of the logits at that position and read it at the target id.")
+    return CheckResult(False, "Take the log-softmax of the logits at that position and read it at the target id.")
 
 
-def check_uniform_loss(vocab_size: int, answer) -> CheckResult:
-    """Exercise 2: the loss of a model that spreads its probability evenly over ``vocab_size`` tokens."""
+@checker
+def check_typical_probability(trace, targets, answer) -> CheckResult:
+    """Exercise 2: the probability the model typically gave the true next token: exp(-loss), one over the perplexity.
+
+    The loss is the mean of minus the log-probabilities, so exp(-loss) is their geometric mean: the one
+    probability that, given to every true next token, would score the same loss.
+    """
     if answer is None:
-        return not_answered("Set answer to one number: the loss (in nats) of a uniform guess over the vocabulary.")
-    answer = as_number(answer)
-    if answer is None:
-        return CheckResult(False, "Give one number.")
-    expected = math.log(vocab_size)
-    if abs(answer - expected) < 1e-3:
-        return CheckResult(True, f"log({vocab_size:,}) = {expected:.3f} nats, perplexity {vocab_size:,}: where an "
-                                 "untrained model starts.")
-    if abs(answer - vocab_size) < 0.5:
-        return CheckResult(False, "That is the perplexity of the uniform guess; the loss is its logarithm.")
-    if abs(answer - 1 / vocab_size) < 1e-6:
-        return CheckResult(False, "That is the probability of each token; the loss is minus its logarithm.")
-    return CheckResult(False, "Not yet: every token gets probability 1 / vocab_size; the loss is minus its log.")
+        return not_answered("Set answer to one number between 0 and 1, computed from the mean loss.")
+    value = as_number(answer)
+    if value is None:
+        return CheckResult(False, "Give one number between 0 and 1 (a float or a one-number tensor).")
+    logp = torch.log_softmax(trace.logits.double(), -1)  # (T, vocab)
+    true_logp = logp[torch.arange(len(targets), device=logp.device), torch.as_tensor(targets).to(logp.device)]  # (T,)
+    loss = -true_logp.mean().item()
+    expected = math.exp(-loss)
+    close = lambda a, b: math.isclose(a, b, rel_tol=1e-3, abs_tol=1e-9)  # noqa: E731
+    if close(value, expected):
+        return CheckResult(True, f"exp(-{loss:.3f}) = {expected:.4f}, one over the perplexity {math.exp(loss):.1f}: the "
+                                 "loss averages log-probabilities, so undoing the log gives their geometric mean.")
+    if close(value, math.exp(loss)):
+        return CheckResult(False, "That is the perplexity, exp(+loss); the probability is one over it.")
+    if close(value, true_logp.exp().mean().item()):
+        return CheckResult(False, "That is the plain average of the probabilities; the loss averages their LOGARITHMS, "
+                                  "so undo the log of the mean loss: exp(-loss).")
+    if close(value, loss):
+        return CheckResult(False, "That is the loss itself; turn it back into a probability with exp(-loss).")
+    if not 0 <= value <= 1:
+        return CheckResult(False, f"A probability lies between 0 and 1; {value:g} does not.")
+    return CheckResult(False, "The loss is minus the mean log-probability: undo the minus and the log.")

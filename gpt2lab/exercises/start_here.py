@@ -6,7 +6,10 @@ Each checker takes the learner's answer (``None`` while unanswered) and returns 
 
 from __future__ import annotations
 
-from gpt2lab.exercises.checks import CheckResult, as_whole, not_answered
+import math
+import re
+
+from gpt2lab.exercises.checks import CheckResult, as_number, as_whole, checker, not_answered
 
 # The course, notebook by notebook: number -> (file stem, what it is about).
 COURSE = {
@@ -20,11 +23,12 @@ COURSE = {
     "07": ("07_why_this_token", "why this token: surprise, attribution, ablation and patching"),
     "08": ("08_model_sizes", "small, medium, large, XL"),
     "09": ("09_how_gpt2_learned", "the next-token objective, cross-entropy, a small GPT-2 trained live"),
-    "10": ("10_fine_tuning", "adapting GPT-2 to a text and to a task"),
+    "10": ("10_fine_tuning", "tasks by prompting alone, then adapting GPT-2 to a text and to a task"),
     "11": ("11_assemble_gpt2", "the capstone: write GPT-2's forward pass yourself"),
 }
 
 
+@checker
 def check_prompt_length(lab, prompt: str, answer: int | None) -> CheckResult:
     """Exercise 1: how many tokens ``prompt`` is (``len(lab.encode(prompt))``)."""
     if answer is None:
@@ -32,38 +36,80 @@ def check_prompt_length(lab, prompt: str, answer: int | None) -> CheckResult:
     expected = len(lab.encode(prompt))
     answer = as_whole(answer)
     if answer is None:
-        return CheckResult(False, "Give the number of tokens as a whole number.")
+        return CheckResult(False, "Give the number of tokens as a whole number, such as 7.")
     if answer == expected:
         return CheckResult(True, f"{expected} tokens for {len(prompt)} characters: the model reads tokens, not letters.")
     if answer == len(prompt):
         return CheckResult(False, "That is the number of characters; count the ids that lab.encode(prompt) returns.")
     if answer == len(prompt.split()):
         return CheckResult(False, "That is the number of words; a word can be one token or several (and spaces ride along).")
-    return CheckResult(False, f"Not yet: try len(lab.encode({prompt!r})).")
+    return CheckResult(False, f"Try len(lab.encode({prompt!r})).")
 
 
-def check_greedy_and_seeds(answer: bool | None) -> CheckResult:
-    """Exercise 2: at temperature 0, do two different seeds give two different essays? (No.)"""
+def _close(a: float, b: float) -> bool:
+    return math.isclose(a, b, rel_tol=1e-3, abs_tol=1e-9)
+
+
+@checker
+def check_first_tokens_probability(essay, answer, n: int = 3) -> CheckResult:
+    """Exercise 2: the chance of drawing the essay's first ``n`` tokens, in that order.
+
+    Each token was drawn with probability ``step.prob`` given the tokens before it, so the chance of the
+    whole run is the product of those probabilities (the rounded ones the notebook prints are accepted too).
+    """
     if answer is None:
-        return not_answered("Set answer to True or False, after trying two seeds at temperature 0.")
-    if not isinstance(answer, bool):
-        return CheckResult(False, "Answer with True or False.")
-    if answer is False:
-        return CheckResult(True, "Right: temperature 0 is greedy, always the most likely token, so nothing is drawn "
-                                 "and the seed never matters.")
-    return CheckResult(False, "Try it: at temperature 0 the widget takes the most likely token every time; does the seed "
-                              "play any part?")
+        return not_answered(f"Set answer to a number between 0 and 1: the chance that the first {n} tokens came out "
+                            "exactly as they did.")
+    value = as_number(answer)
+    if value is None:
+        return CheckResult(False, "Give one number between 0 and 1, such as 0.05.")
+    probs = [step.prob for step in essay.steps[:n]]
+    n = len(probs)
+    expected = math.prod(probs)
+    if _close(value, expected) or _close(value, math.prod(round(p, 3) for p in probs)):
+        return CheckResult(True, f"{' x '.join(f'{p:.3f}' for p in probs)} = {expected:.4g}: each token is drawn given "
+                                 "the ones before it, so the chances multiply. A whole essay is a product of hundreds "
+                                 "of such numbers, which is why the same seed is needed to see it again.")
+    if not 0 <= value <= 1:
+        return CheckResult(False, f"A chance lies between 0 and 1; {value:g} does not.")
+    if _close(value, sum(probs)) or _close(value, sum(probs) / n):
+        return CheckResult(False, "Adding (or averaging) gives the chance of one OR another; this one needs the first "
+                                  "AND the second AND the third, each given the ones before: multiply.")
+    if any(_close(value, p) for p in probs):
+        return CheckResult(False, "That is the chance of one token; the run needs all of them, one after another.")
+    return CheckResult(False, f"Multiply the probabilities of the first {n} steps: essay.steps[0].prob, "
+                              f"essay.steps[1].prob, ...")
 
 
+def notebook_number(answer) -> str | None:
+    """A notebook named by a learner, as its two-digit number; ``None`` if the answer names none.
+
+    >>> [notebook_number(a) for a in (5, "05", "5", "notebook 05", "Notebook 5", "05_logits_and_sampling", "five")]
+    ['05', '05', '05', '05', '05', '05', None]
+    """
+    whole = as_whole(answer)
+    if whole is not None:
+        return f"{whole:02d}" if whole >= 0 else None
+    if isinstance(answer, str):
+        found = re.fullmatch(r"\s*(?:notebook|nb)?\s*#?\s*(\d{1,2})(?:[\s_.:·-].*)?", answer, flags=re.IGNORECASE | re.DOTALL)
+        if found:
+            return f"{int(found.group(1)):02d}"
+    return None
+
+
+@checker
 def check_course_map(answer: str | int | None) -> CheckResult:
-    """Exercise 3: which notebook explains how the next token is chosen from the model's scores? ("05")"""
+    """Exercise 3: which notebook explains how the next token is chosen from the model's scores? ("05")
+
+    Accepts the number in any natural form: ``5``, ``"05"``, ``"notebook 5"``, ``"05_logits_and_sampling"``.
+    """
     if answer is None:
-        return not_answered('Set answer to a notebook number, like "03".')
-    key = f"{int(answer):02d}" if isinstance(answer, int) and not isinstance(answer, bool) else str(answer).strip()[:2]
+        return not_answered('Set answer to a notebook number, like "03" or 3.')
+    key = notebook_number(answer)
     if key == "05":
         return CheckResult(True, "Notebook 05: logits, softmax, temperature, top-k and top-p. Notebook 06 then runs the loop.")
     if key == "06":
         return CheckResult(False, "06 runs the loop one token after another; the choice of ONE token is explained just before.")
     if key in COURSE:
         return CheckResult(False, f"{key} is about {COURSE[key][1]}; look for the scores of the next token.")
-    return CheckResult(False, f'Give a notebook number from "00" to "{max(COURSE)}".')
+    return CheckResult(False, f'Give a notebook number from the map, "00" to "{max(COURSE)}" (or 0 to {int(max(COURSE))}).')

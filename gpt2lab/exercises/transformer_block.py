@@ -10,7 +10,7 @@ import torch
 
 from gpt2lab.model.layernorm import layer_norm
 from gpt2lab.model.names import block_stage
-from gpt2lab.exercises.checks import CheckResult, as_vector, as_whole, not_answered
+from gpt2lab.exercises.checks import CheckResult, as_vector, as_whole, checker, not_answered
 
 
 def _close(answer: torch.Tensor, expected: torch.Tensor) -> bool:
@@ -18,6 +18,7 @@ def _close(answer: torch.Tensor, expected: torch.Tensor) -> bool:
     return answer.shape == expected.shape and torch.allclose(answer, expected, atol=1e-5 * scale, rtol=0)
 
 
+@checker
 def check_block_output(trace, layer: int, answer: torch.Tensor | None) -> CheckResult:
     """Exercise 1: block ``layer``'s output (resid_post, all positions) from its input and its two sub-layers' outputs."""
     if answer is None:
@@ -34,9 +35,10 @@ def check_block_output(trace, layer: int, answer: torch.Tensor | None) -> CheckR
         return CheckResult(False, "That is the stream after attention only (resid_mid); the MLP adds its output too.")
     if _close(answer, trace["attn_out", layer] + trace["mlp_out", layer]):
         return CheckResult(False, "That is what the block adds; add it to what came in (resid_pre).")
-    return CheckResult(False, "Not yet: start from the block's input and add what attention and the MLP each output.")
+    return CheckResult(False, "Start from the block's input and add what attention and the MLP each output.")
 
 
+@checker
 def check_layer_norm_by_hand(lab, trace, layer: int, position: int, answer: torch.Tensor | None) -> CheckResult:
     """Exercise 2: ln2 of block ``layer`` at ``position``, computed by hand from resid_mid and the block's weights."""
     if answer is None:
@@ -60,27 +62,7 @@ def check_layer_norm_by_hand(lab, trace, layer: int, position: int, answer: torc
             return CheckResult(False, "Close: LayerNorm uses the biased variance (divide by d, not d - 1), plus eps.")
         if _close(answer, (x - x.mean()) / x.std(unbiased=False) * w.ln2_weight + w.ln2_bias):
             return CheckResult(False, "Close: add eps (lab.config.layer_norm_eps) to the variance before the square root.")
-    return CheckResult(False, "Not yet: use blocks.{layer}.resid_mid at that position, its mean and variance, and the block's ln2 weights.")
-
-
-def check_first_agreeing_reading(lens, answer: int | str | None) -> CheckResult:
-    """Exercise 3: the first reading of the logit lens whose top guess is already the model's final answer.
-
-    The answer may be the reading's index (0 is "embeddings") or its label ("after block 1").
-    """
-    if answer is None:
-        return not_answered("Set answer to the index of the row (0 is 'embeddings') or its label, like 'after block 1'.")
-    expected = lens.first_layer_agreeing()
-    index = lens.labels.index(answer) if isinstance(answer, str) and answer in lens.labels else as_whole(answer)
-    if index is None or not 0 <= index < len(lens.labels):
-        return CheckResult(False, f"Give an int between 0 and {len(lens.labels) - 1}, or a label such as {lens.labels[-1]!r}.")
-    if index == expected:
-        return CheckResult(True, f"From {lens.labels[expected]!r} on, the top guess is already {lens.final_token!r}: "
-                                 "the later blocks refine a prediction that formed there.")
-    if index > expected:
-        return CheckResult(False, f"Look at earlier rows: {lens.final_token!r} is already the top guess before {lens.labels[index]!r}.")
-    return CheckResult(False, f"At {lens.labels[index]!r} the top guess is {lens.top_tokens[index][0]!r}, "
-                              f"not the final answer {lens.final_token!r}; look further down.")
+    return CheckResult(False, f"Use blocks.{layer}.resid_mid at that position, its mean and variance, and the block's ln2 weights.")
 
 
 def settled_positions(lab, trace, before_last: int = 1) -> list[int]:
@@ -94,6 +76,7 @@ def settled_positions(lab, trace, before_last: int = 1) -> list[int]:
     return (early.argmax(-1) == trace.logits.argmax(-1)).nonzero().flatten().tolist()
 
 
+@checker
 def check_settled_positions(lab, trace, answer) -> CheckResult:
     """Exercise 3: at how many positions of ``trace`` is the lens's top guess BEFORE the last block already the
     model's final answer? (Non-degenerate on any depth: on the 4-block model as on GPT-2's 12 to 48.)"""
@@ -110,5 +93,5 @@ def check_settled_positions(lab, trace, answer) -> CheckResult:
                                  "the last block only sharpens a guess already made.")
     if answer == T - expected:
         return CheckResult(False, "That counts the positions that have NOT settled; count those that agree.")
-    return CheckResult(False, "Not yet: for each position, compare the lens's top token after the second-to-last block "
+    return CheckResult(False, "For each position, compare the lens's top token after the second-to-last block "
                               "with the model's own top token (trace.logits[position].argmax()).")

@@ -11,9 +11,10 @@ import re
 
 import torch
 
-from gpt2lab.exercises.checks import CheckResult, not_answered
+from gpt2lab.exercises.checks import CheckResult, as_number, as_whole, as_wholes, checker, not_answered
 
 
+@checker
 def check_probability_by_hand(lab, text: str, position: int, answer) -> CheckResult:
     """Exercise 1: the probability the model gave token ``position`` of ``text``, from the logits alone."""
     if answer is None:
@@ -21,9 +22,8 @@ def check_probability_by_hand(lab, text: str, position: int, answer) -> CheckRes
     ids = lab.to_ids(text)
     logits = lab.trace(ids, keep=["logits"]).logits.float()  # (T, vocab)
     expected = float(torch.softmax(logits[position - 1], dim=-1)[ids[position]])
-    try:
-        value = float(answer)
-    except (TypeError, ValueError):
+    value = as_number(answer)
+    if value is None:
         return CheckResult(False, "Give one number (a float, or a one-element tensor).")
     if math.isclose(value, expected, rel_tol=1e-4, abs_tol=1e-7):
         return CheckResult(True, f"p = {expected:.4g}: the softmax of the logits at position {position - 1}, read at the id "
@@ -32,20 +32,19 @@ def check_probability_by_hand(lab, text: str, position: int, answer) -> CheckRes
     if math.isclose(value, same_position, rel_tol=1e-4, abs_tol=1e-7):
         return CheckResult(False, f"Those are the logits AT position {position}: they predict the token after it. "
                                   f"Use the position before.")
-    return CheckResult(False, "Not yet: take trace.logits[position - 1], softmax it, and read it at ids[position].")
+    return CheckResult(False, "Take trace.logits[position - 1], softmax it, and read it at ids[position].")
 
 
 def _as_head(answer) -> tuple[int, int] | None:
+    """A head as (layer, head): from a pair of whole numbers, or from a label such as "L1 H3" or "layer 1, head 3"."""
     if isinstance(answer, str):
         numbers = re.findall(r"\d+", answer)
         return (int(numbers[0]), int(numbers[1])) if len(numbers) == 2 else None
-    try:
-        layer, head = answer
-        return int(layer), int(head)
-    except (TypeError, ValueError):
-        return None
+    pair = as_wholes(answer)
+    return tuple(pair) if pair is not None and len(pair) == 2 else None
 
 
+@checker
 def check_top_head(attribution, answer) -> CheckResult:
     """Exercise 2: the head with the largest positive direct share of the logit in ``attribution``."""
     if answer is None:
@@ -65,6 +64,7 @@ def check_top_head(attribution, answer) -> CheckResult:
     return CheckResult(False, f"L{head[0]} H{head[1]} adds {float(grid[head]):+.3f}; another head adds more. Try attribution.head_grid().")
 
 
+@checker
 def check_patching_peak(result, answer) -> CheckResult:
     """Exercise 3: in the patching grid's first row (the embeddings), the position that recovers the most."""
     if answer is None:
@@ -78,10 +78,12 @@ def check_patching_peak(result, answer) -> CheckResult:
             return CheckResult(False, f"{answer!r} is not one of the clean prompt's tokens; give a position or a token.")
         position = best if best in matches else matches[0]
     else:
-        try:
-            position = int(answer)
-        except (TypeError, ValueError):
+        position = as_whole(answer)
+        if position is None:
             return CheckResult(False, "Give a position (an int) or a token of the clean prompt.")
+        if not 0 <= position < len(result.clean_tokens):
+            return CheckResult(False, f"The prompts have {len(result.clean_tokens)} tokens: give a position from 0 to "
+                                      f"{len(result.clean_tokens) - 1}.")
     if position == best:
         return CheckResult(True, f"Position {best}: in the embeddings, only where the two prompts differ can patching change "
                                  f"anything; there the clean token recovers {float(row[best]):.2f} of the difference.")
