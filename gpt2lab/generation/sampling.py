@@ -36,6 +36,7 @@ import torch
 from gpt2lab.errors import LabError
 
 FILTER_VALUE = float("-inf")  # what a cut token's logit becomes, as in transformers
+MAX_SEED = 2**64 - 1  # the largest seed torch.Generator.manual_seed takes
 MIN_TOKENS_TO_KEEP = 1  # top-k and top-p always keep at least this many tokens, as in transformers
 
 
@@ -66,8 +67,8 @@ class SamplingSettings:
         check_no_repeat_ngram_size(self.no_repeat_ngram_size)
         check_min_p(self.min_p)
         check_max_new_tokens(self.max_new_tokens)
-        if self.seed is not None and (isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0):
-            raise LabError(f"seed must be a whole number of 0 or more (or None for a random seed), not {self.seed!r}.")
+        if self.seed is not None and (isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed <= MAX_SEED):
+            raise LabError(f"seed must be a whole number from 0 to {MAX_SEED:,} (or None for a random seed), not {self.seed!r}.")
 
     @property
     def greedy(self) -> bool:

@@ -35,7 +35,7 @@ def attribution_bars(attribution: LogitAttribution, k: int = 12, *, title: str |
     ax.invert_yaxis()
     ax.axvline(0, color="black", linewidth=0.8)
     ax.set_xlabel(f"direct share of the logit of {quoted_token(attribution.token)}")
-    ax.set_title(title or (f"why {quoted_token(attribution.token)} at position {attribution.position}: "
+    ax.set_title(title or (f"why {quoted_token(attribution.token)} at position {predicted_position(attribution)}: "
                            f"logit {attribution.logit:.2f} (LayerNorm bias {attribution.ln_bias_share:+.2f})"),
                  fontsize="medium")
     return fig
@@ -81,7 +81,17 @@ def patching_heatmap(result: PatchingResult, *, title: str | None = None):
     return fig
 
 
+def predicted_position(attribution: LogitAttribution) -> int:
+    """Where the explained token goes in the text: one after the position read.
+
+    Every view names a predicted token by its own position (0-based), as the generation stepper's chart
+    does: the logits read at position 17 choose the token at position 18.
+    """
+    return attribution.position + 1
+
+
 def attribution_text(attribution: LogitAttribution, k: int = 5) -> str:
     """One line for a caption or a panel: the k largest shares, in words."""
     parts = ", ".join(f"{label} {share:+.2f}" for label, share in attribution.top(k))
-    return f"logit of {token_label(attribution.token)} = {attribution.logit:.2f}; largest direct shares: {parts}"
+    return (f"logit of {token_label(attribution.token)} at position {predicted_position(attribution)} = "
+            f"{attribution.logit:.2f}; largest direct shares: {parts}")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import io
+import textwrap
 
 import matplotlib
 
@@ -36,11 +37,33 @@ class LabFigure(Figure):
 
     Tokens and prompts are a learner's text: ``"$$x$$"`` must show as typed, not as matplotlib's
     mathematics (which would raise a ParseException, or silently render something else).
+
+    Built for the room it is shown in (see :mod:`gpt2lab.viz.presenter`): it is never wider than the
+    display mode's page (the browser would shrink it, text and all), no text in it is drawn smaller than
+    the mode's ``min_text_px``, and titles and axis labels wrap rather than run off its edges.
     """
 
+    def __init__(self, *args, figsize=None, **kwargs):
+        from gpt2lab.viz.presenter import current_display_mode
+
+        mode = current_display_mode()
+        self.min_text_px = mode.min_text_px  # the mode it was made in decides its smallest text
+        if figsize is not None:
+            figsize = (min(figsize[0], mode.max_figure_width), figsize[1])
+        super().__init__(*args, figsize=figsize, **kwargs)
+
     def draw(self, renderer):
+        smallest = self.min_text_px * 72 / self.dpi  # points, at the dpi it is drawn with now
         for text in self.findobj(match=Text):  # every title, tick label, legend and annotation
             text.set_parse_math(False)
+            if text.get_fontsize() < smallest:
+                text.set_fontsize(smallest)
+        for ax in self.axes:  # long titles and labels wrap inside the figure
+            for text in (ax.title, ax._left_title, ax._right_title, ax.xaxis.label):
+                wrap_within(text, self.bbox.width, renderer)
+            wrap_within(ax.yaxis.label, self.bbox.height, renderer)
+        if self._suptitle is not None:
+            wrap_within(self._suptitle, self.bbox.width, renderer)
         super().draw(renderer)
 
     def _repr_png_(self) -> bytes:
@@ -49,6 +72,23 @@ class LabFigure(Figure):
     def save(self, path, dpi: float | None = 200) -> str:
         """Save for a slide: ``fig.save("attention.svg")`` or ``.png`` (or ``.pdf``), chosen by the file's ending."""
         return save_figure(self, path, dpi=dpi)
+
+
+def wrap_within(text: Text, room_px: float, renderer) -> None:
+    """Break a title or label onto more lines when it is longer than ``room_px`` pixels (its figure's width).
+
+    matplotlib's own ``wrap=True`` reads a ``$`` as mathematics, and a learner's token may hold one.
+    """
+    content = text.get_text()
+    if not content or not text.get_visible():
+        return
+    width = text.get_window_extent(renderer).width
+    room = 0.94 * room_px
+    if width <= room:
+        return
+    longest = max(len(line) for line in content.split("\n"))
+    chars = max(8, int(longest * room / width))
+    text.set_text("\n".join(textwrap.fill(line, chars) for line in content.split("\n")))
 
 
 def styled(draw):

@@ -22,7 +22,7 @@ from IPython.display import HTML
 from matplotlib.figure import Figure
 
 from gpt2lab.viz.figures import LabFigure, new_figure, styled
-from gpt2lab.viz.labels import short_label, token_label
+from gpt2lab.viz.labels import plural, short_label, token_label
 
 KEPT_COLOUR = "#1f77b4"  # blue: survives the filters
 CUT_COLOUR = "#c7c7c7"  # grey: cut by top-k / top-p (or not the argmax, for greedy)
@@ -376,5 +376,5 @@ def pipeline_html(dist, token_strings, n_examples: int = 5) -> HTML:
     return HTML(
         '<table style="border-collapse:collapse"><tr><th style="text-align:left">stage</th><th>cut</th>'
         "<th>changed</th><th>left</th><th style='text-align:left'>likeliest tokens it cut</th></tr>"
-        + "".join(rows) + f"</table><div>Drawn from {dist.n_kept:,} tokens under {escape(dist.settings.describe())}.</div>"
+        + "".join(rows) + f"</table><div>Drawn from {plural(dist.n_kept, 'token')} under {escape(dist.settings.describe())}.</div>"
     )

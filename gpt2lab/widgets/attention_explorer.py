@@ -13,9 +13,6 @@ controls to it, and shows each figure as a PNG (with alt text) in an HTML widget
 
 from __future__ import annotations
 
-import base64
-from html import escape
-
 import ipywidgets as widgets
 
 from gpt2lab.analysis.ablation import ablation_effect
@@ -23,10 +20,9 @@ from gpt2lab.errors import LabError
 from gpt2lab.analysis.unmasked_attention import unmasked_pattern
 from gpt2lab.viz import attention_plots as plots
 from gpt2lab.viz.ablation_views import ablation_table_html
-from gpt2lab.viz.figures import figure_png
 from gpt2lab.viz.labels import quoted_token, token_label
 from gpt2lab.viz.presenter import themed
-from gpt2lab.widgets.controls import SaveControl
+from gpt2lab.widgets.controls import SaveControl, error_html, figure_img_html, wrapping_row
 
 MAX_TOKENS = 48  # more rows and columns than this make every heatmap unreadable
 # (label on the button, key): what the figure shows
@@ -65,9 +61,9 @@ class AttentionExplorer:
         self.text = widgets.Text(value=text, description="Text", continuous_update=False,
                                  placeholder="Type a text and press Enter", layout=widgets.Layout(width="95%"))
         self.layer = widgets.IntSlider(value=layer, min=0, max=config.n_layer - 1, description="Layer",
-                                       continuous_update=False)
+                                       continuous_update=False, layout=widgets.Layout(width="20em"))
         self.head = widgets.IntSlider(value=head, min=0, max=config.n_head - 1, description="Head",
-                                      continuous_update=False)
+                                      continuous_update=False, layout=widgets.Layout(width="20em"))
         self.query = widgets.Dropdown(description="Query token", options=[],
                                       style={"description_width": "initial"})
         self.show = widgets.ToggleButtons(options=VIEWS, value=view, description="Show", tooltips=list(VIEW_TIPS),
@@ -86,7 +82,7 @@ class AttentionExplorer:
         self.save = SaveControl(lambda: self.figure, "attention.png")  # the figure shown, for a slide
         self.view = widgets.VBox([
             self.text,
-            widgets.HBox([self.layer, self.head, self.query]),
+            wrapping_row([self.layer, self.head, self.query]),
             self.show,
             self.message,
             self.picture,
@@ -94,7 +90,7 @@ class AttentionExplorer:
             self.switch_off,
             self.ablation,
         ])
-        themed(self.view)  # the gpt2lab class, and the display mode's style inside (Colab)
+        themed(self.view, redraw=self.redraw)  # the gpt2lab class, and the display mode's style inside (Colab)
         self.on_text_change()
 
     def _repr_mimebundle_(self, **kwargs):
@@ -111,7 +107,8 @@ class AttentionExplorer:
                                f"{self.max_tokens}, so please shorten it.")
             trace = self.lab.trace(self.text.value, keep=["blocks.*.attn.*"])
         except LabError as error:
-            self.message.value = _error_html(str(error))
+            self.message.value = error_html(str(error))
+            self.picture.value = self.ablation.value = ""  # the sentence replaces the views
             return
         self.message.value = ""
         self.trace = trace
@@ -134,11 +131,11 @@ class AttentionExplorer:
         try:
             self.figure, alt = self.make_figure(kind)
         except LabError as error:
-            self.message.value = _error_html(str(error))
+            self.message.value = error_html(str(error))
+            self.picture.value = self.ablation.value = ""
             return
         self.message.value = ""
-        png = base64.b64encode(figure_png(self.figure)).decode("ascii")
-        self.picture.value = f'<img src="data:image/png;base64,{png}" alt="{escape(alt)}" style="max-width:100%">'
+        self.picture.value = figure_img_html(self.figure, alt)
         self.show_ablation()
 
     def show_ablation(self) -> None:
@@ -180,7 +177,3 @@ class AttentionExplorer:
             return figure, f"Causal and unmasked attention patterns of {where}, side by side."
         raise LabError(f"There is no view called {kind!r}; choose one of {', '.join(k for _, k in VIEWS)}.")
 
-
-def _error_html(sentence: str) -> str:
-    return (f'<div role="alert" style="border:1px solid #c00;background:#fdecea;color:#611a15;'
-            f'padding:4px 8px;border-radius:4px">{escape(sentence)}</div>')
