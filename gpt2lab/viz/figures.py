@@ -13,6 +13,7 @@ import io
 import textwrap
 
 import matplotlib
+import matplotlib.font_manager
 
 import numpy as np
 import torch
@@ -104,9 +105,13 @@ def styled(draw):
     return explained(drawn_in_the_current_mode)  # a wrong argument ends in one LabError sentence
 
 
-def new_figure(nrows: int = 1, ncols: int = 1, *, width: float = 6.4, height: float = 4.8, **subplot_kw):
-    """A :class:`LabFigure` with a grid of axes, laid out so labels never overlap: ``fig, axes = new_figure(1, 3)``."""
-    fig = LabFigure(figsize=(width, height), layout="constrained")
+def new_figure(nrows: int = 1, ncols: int = 1, *, width: float = 6.4, height: float = 4.8, layout: str = "constrained",
+               **subplot_kw):
+    """A :class:`LabFigure` with a grid of axes, laid out so labels never overlap: ``fig, axes = new_figure(1, 3)``.
+
+    ``layout="compressed"`` for a grid of square heatmaps (matplotlib's layout for fixed-aspect axes).
+    """
+    fig = LabFigure(figsize=(width, height), layout=layout)
     axes = fig.subplots(nrows, ncols, squeeze=False, **subplot_kw)
     return fig, axes
 
@@ -142,12 +147,54 @@ def save_figure(fig: Figure, path, dpi: float | None = 200) -> str:
     return str(path)
 
 
-def set_token_ticks(ax, tokens, axis: str = "x", rotate: bool = True) -> None:
-    """Label an axis with tokens, one tick per position (every n-th one when there are many)."""
-    step = max(1, -(-len(tokens) // MAX_LABELLED))  # ceil division
+def set_token_ticks(ax, tokens, axis: str = "x", rotate: bool = True, length_in: float | None = None) -> None:
+    """Label an axis with tokens, one tick per position, or every n-th one when their labels would not fit
+    side by side (or there are more than :data:`MAX_LABELLED`). ``length_in``: the axis length in inches,
+    when the caller knows it (else it is read from the axes' place in the figure)."""
+    fit = labels_that_fit(ax, axis, length_in)
+    step = max(1, -(-len(tokens) // MAX_LABELLED), -(-len(tokens) // fit))  # ceil divisions
     ticks = list(range(0, len(tokens), step))
     labels = [token_label(tokens[i]) for i in ticks]
     if axis == "x":
         ax.set_xticks(ticks, labels, rotation=90 if rotate else 0)
     else:
         ax.set_yticks(ticks, labels)
+
+
+def labels_that_fit(ax, axis: str = "x", length_in: float | None = None) -> int:
+    """How many tick labels fit along an axis side by side: its length over one line of tick text."""
+    fig = ax.get_figure()
+    if length_in is None:
+        box = ax.get_position()  # in figure fractions, before the layout's final adjustments
+        length_in = box.width * fig.get_figwidth() if axis == "x" else box.height * fig.get_figheight()
+    length_px = length_in * fig.dpi
+    size_pt = matplotlib.rcParams[f"{axis}tick.labelsize"]
+    if isinstance(size_pt, str):
+        size_pt = matplotlib.font_manager.FontProperties(size=size_pt).get_size_in_points()
+    line_px = max(size_pt, fig.min_text_px * 72 / fig.dpi if hasattr(fig, "min_text_px") else 0) * fig.dpi / 72
+    return max(1, int(length_px / (0.95 * line_px)))
+
+
+def text_em_in() -> float:
+    """One line of figure text in the current display mode (its font size, or its smallest size), in inches."""
+    from gpt2lab.viz.presenter import current_display_mode
+
+    mode = current_display_mode()
+    return max(mode.font_size, mode.min_text_px * 72 / mode.dpi) / 72
+
+
+def panel_layout(n_panels: int, needed_in: float, *, max_cols: int, side_in: float = 1.3,
+                 min_panel_in: float = 2.0) -> tuple[int, int, float]:
+    """Square panels that fit the page: (columns, rows, panel size in inches).
+
+    As many panels side by side as the notebook's width allows while each is at least ``needed_in``
+    inches (room for its token labels, or the numbers in its cells, in the current display mode); the
+    rest go on further rows. ``side_in`` is the room beside the panels (tick labels, a colour bar).
+    """
+    from gpt2lab.viz.presenter import current_display_mode
+
+    room = current_display_mode().max_figure_width - side_in
+    needed = max(min_panel_in, needed_in)
+    cols = max(1, min(max_cols, n_panels, int(room // needed)))
+    rows = -(-n_panels // cols)
+    return cols, rows, min(room / cols, needed)

@@ -21,7 +21,7 @@ import torch
 from IPython.display import HTML
 from matplotlib.figure import Figure
 
-from gpt2lab.viz.figures import LabFigure, new_figure, styled
+from gpt2lab.viz.figures import LabFigure, new_figure, panel_layout, styled, text_em_in
 from gpt2lab.viz.labels import plural, short_label, token_label
 
 KEPT_COLOUR = "#1f77b4"  # blue: survives the filters
@@ -118,26 +118,45 @@ def compare_settings_chart(tokens: list[str], columns: list[tuple[str, torch.Ten
     """The same rows under several settings, side by side: one panel per (label, filtered (n,)) column.
 
     A cut token has no bar and a grey ✗. ``probs`` (n,), if given, is drawn as the dotted raw outline in
-    every panel; ``n_kept`` adds "k tokens kept" (over the whole vocabulary) to each panel's title.
+    every panel; ``n_kept`` adds "k kept" (over the whole vocabulary) to each panel's title. Each panel's
+    probability axis runs to its own largest bar, so a flat distribution (temperature 1.5) is as easy to
+    read as a sharp one; the ticks give the scale. As many panels sit side by side as the page allows.
     """
+    from matplotlib.ticker import MaxNLocator
+
     n = len(tokens)
-    fig, axes = new_figure(1, len(columns), width=2.3 * len(columns) + 1.2, height=0.9 + 0.28 * n, sharey=True)
+    raw = torch.as_tensor(probs).float() if probs is not None else None
+    labels = [token_label(t) for t in tokens]
+    label_in = min(max((len(t) for t in labels), default=1), 16) * 0.62 * text_em_in() + 0.3
+    ncols, nrows, panel = panel_layout(len(columns), 10 * text_em_in(), max_cols=len(columns),
+                                       side_in=label_in + 0.2, min_panel_in=1.4)
+    row_in = max(1.2, n * 1.25 * text_em_in()) + 1.3  # bars, two title lines, the axis label
+    fig, axes = new_figure(nrows, ncols, width=ncols * panel + label_in + 0.2, height=nrows * row_in, sharey=True)
     y = list(range(n))
-    for index, (ax, (label, filtered)) in enumerate(zip(axes[0], columns)):
+    panels = list(axes.flat)
+    for extra in panels[len(columns):]:
+        extra.remove()  # an empty cell of the grid
+    for index, (ax, (label, filtered)) in enumerate(zip(panels, columns)):
         filtered = torch.as_tensor(filtered).float()
         kept = (filtered > 0).tolist()
         ax.barh(y, filtered.tolist(), color=[KEPT_COLOUR if k else CUT_COLOUR for k in kept], height=0.7)
-        if probs is not None:
-            ax.barh(y, torch.as_tensor(probs).float().tolist(), fill=False, edgecolor=RAW_COLOUR, linestyle=":", height=0.7)
+        top = float(filtered.max())
+        if raw is not None:
+            ax.barh(y, raw.tolist(), fill=False, edgecolor=RAW_COLOUR, linestyle=":", height=0.7)
+            top = max(top, float(raw.max()))
         for row, k in enumerate(kept):
             if not k:
-                ax.text(0.01, row, "✗ cut", color="#999999", va="center", fontsize="small", transform=ax.get_yaxis_transform())
-        ax.set_xlim(0, 1)
+                ax.text(0.02, row, "✗ cut", color="#999999", va="center", fontsize="small", transform=ax.get_yaxis_transform())
+        ax.set_xlim(0, max(top, 1e-9) * 1.1)
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=3, prune="upper"))
         title = label if n_kept is None else f"{label}\n{n_kept[index]:,} kept"
         ax.set_title(title, fontsize="medium")
         ax.set_xlabel("probability")
-    axes[0][0].set_yticks(y, [token_label(t) for t in tokens])
-    axes[0][0].invert_yaxis()
+        if index % ncols == 0:
+            ax.set_yticks(y, labels)
+        else:
+            ax.tick_params(axis="y", labelleft=False)
+    panels[0].invert_yaxis()
     return fig
 
 
