@@ -295,12 +295,14 @@ def compare_settings_html(tokens: list[str], columns: list[tuple[str, torch.Tens
     Same inputs as :func:`compare_settings_chart`. Cell shading grows with the probability.
     """
     cell = "border:1px solid #ccc;padding:1px 6px;text-align:right;white-space:pre;"
-    head = f'<th style="{cell}text-align:left">token</th>'
+    # headings wrap between words, so the table fits a notebook's width even in presenter mode
+    th = "border:1px solid #ccc;padding:1px 6px;text-align:right;white-space:normal;vertical-align:bottom;"
+    head = f'<th style="{th}text-align:left">token</th>'
     if probs is not None:
-        head += f'<th style="{cell}">raw p</th>'
+        head += f'<th style="{th}">raw p</th>'
     for index, (label, _) in enumerate(columns):
         kept = "" if n_kept is None else f"<br><span style='font-weight:normal'>{n_kept[index]:,} kept</span>"
-        head += f'<th style="{cell}">{escape(label)}{kept}</th>'
+        head += f'<th style="{th}">{escape(label)}{kept}</th>'
     body = []
     for row, token in enumerate(tokens):
         cells = f'<td style="{cell}text-align:left">{escape(short_label(token, 18))}</td>'
@@ -313,7 +315,8 @@ def compare_settings_html(tokens: list[str], columns: list[tuple[str, torch.Tens
             else:
                 cells += f'<td style="{cell}color:#aaa">cut</td>'
         body.append(f"<tr>{cells}</tr>")
-    return HTML(f'<table style="{_FONT}border-collapse:collapse;color:inherit"><tr>{head}</tr>{"".join(body)}</table>')
+    return HTML(f'<table style="{_FONT}border-collapse:collapse;color:inherit;max-width:100%"><tr>{head}</tr>'
+                f'{"".join(body)}</table>')
 
 
 # --- one-call charts for notebooks: a distribution, or a comparison, and a function naming the tokens ---------
