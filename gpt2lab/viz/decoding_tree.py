@@ -113,8 +113,10 @@ def decoding_tree_chart(paths: list[DecodedPath], title: str = "Greedy, beam sea
             if beside[ids]:  # on its own line, just before the nodes it does not share
                 ax.text(own_start[ids] - 0.45, tops[ids], caption(p), va="center", ha="right", color=COLOURS[p.kind],
                         fontsize="small")
-            else:
-                ax.text(0.7, tops[ids] + 0.95 * (k + 1), caption(p), va="center", ha="left", color=COLOURS[p.kind],
+            else:  # under it, starting below its own nodes if the caption fits there
+                width_columns = len(caption(p)) * 0.62 * small_px / column_px
+                x = max(0.7, min(own_start[ids] - 0.3, length + 0.5 - width_columns))
+                ax.text(x, tops[ids] + 0.95 * (k + 1), caption(p), va="center", ha="left", color=COLOURS[p.kind],
                         fontsize="small")
     ax.text(-0.1, rows.get(order[0][:1], 0) if order else 0, "prompt", ha="right", va="center", fontsize="small")
     ax.set_xlim(-1.0, length + 0.6)

@@ -59,13 +59,15 @@ class LabFigure(Figure):
             text.set_parse_math(False)
             if text.get_fontsize() < smallest:
                 text.set_fontsize(smallest)
+        if self.get_layout_engine() is not None and self.axes:
+            self.get_layout_engine().execute(self)  # where the titles sit, before they are wrapped to fit
         for ax in self.axes:  # long titles and labels wrap inside the figure
             for text in (ax.title, ax._left_title, ax._right_title, ax.xaxis.label):
                 wrap_within(text, self.bbox.width, renderer)
-            wrap_within(ax.yaxis.label, self.bbox.height, renderer)
+            wrap_within(ax.yaxis.label, self.bbox.height, renderer, horizontal=False)
         if self._suptitle is not None:
             wrap_within(self._suptitle, self.bbox.width, renderer)
-        super().draw(renderer)
+        super().draw(renderer)  # lays the figure out again, around the wrapped text
 
     def _repr_png_(self) -> bytes:
         return figure_png(self)
@@ -75,21 +77,36 @@ class LabFigure(Figure):
         return save_figure(self, path, dpi=dpi)
 
 
-def wrap_within(text: Text, room_px: float, renderer) -> None:
-    """Break a title or label onto more lines when it is longer than ``room_px`` pixels (its figure's width).
+def wrap_within(text: Text, room_px: float, renderer, horizontal: bool = True) -> None:
+    """Break a title or label onto more lines when it would run past the figure's edge (``room_px`` is the
+    figure's width, or its height for a vertical label); a centred title has twice its distance to the
+    nearer edge.
 
     matplotlib's own ``wrap=True`` reads a ``$`` as mathematics, and a learner's token may hold one.
     """
-    content = text.get_text()
-    if not content or not text.get_visible():
+    if not text.get_text() or not text.get_visible():
         return
-    width = text.get_window_extent(renderer).width
+    written, wrapped = getattr(text, "_gpt2lab_wrapping", (None, None))
+    if text.get_text() != wrapped:  # new text (or never wrapped): wrap it as written, at every draw
+        written = text.get_text()
+    content = written
+    text.set_text(content)
+    width = text.get_window_extent(renderer).width if horizontal else text.get_window_extent(renderer).height
+    if horizontal:  # where the text is anchored, in pixels from the figure's left edge
+        x = text.get_transform().transform(text.get_position())[0]
+        align = text.get_horizontalalignment()
+        if align == "center":
+            room_px = 2 * min(max(x, 0.0), max(room_px - x, 0.0)) or room_px
+        elif align == "left":
+            room_px = max(room_px - x, 0.3 * room_px)
+        elif align == "right":
+            room_px = max(x, 0.3 * room_px)
     room = 0.94 * room_px
-    if width <= room:
-        return
-    longest = max(len(line) for line in content.split("\n"))
-    chars = max(8, int(longest * room / width))
-    text.set_text("\n".join(textwrap.fill(line, chars) for line in content.split("\n")))
+    if width > room:
+        longest = max(len(line) for line in content.split("\n"))
+        chars = max(8, int(longest * room / width))
+        text.set_text("\n".join(textwrap.fill(line, chars) for line in content.split("\n")))
+    text._gpt2lab_wrapping = (content, text.get_text())
 
 
 def styled(draw):

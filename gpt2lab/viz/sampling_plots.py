@@ -81,11 +81,9 @@ def next_token_chart(
         raise LabError(f"probs and filtered must have one value per token ({n}), not {tuple(probs.shape)} and {tuple(filtered.shape)}; pass two (vocab,) tensors.")
     ranks = ranks if ranks is not None else list(range(1, n + 1))
     kept = (filtered > 0).tolist()
-    width, height = figsize or (6.4, 0.95 + 0.28 * n)
-    fig = LabFigure(figsize=(width, height))
-    ax = fig.subplots()
-    # fixed margins in inches, not constrained layout: this chart is redrawn at every step, and fast
-    fig.subplots_adjust(left=1.7 / width, right=1 - 0.15 / width, top=1 - 0.35 / height, bottom=0.5 / height)
+    width, height = figsize or (6.4, 1.5 + 1.45 * text_em_in() * n)  # a row per token, at the mode's text size
+    fig, axes = new_figure(width=width, height=height)
+    ax = axes[0, 0]
     y = list(range(n))
     colours = [CHOSEN_COLOUR if i == chosen else (KEPT_COLOUR if kept[i] else CUT_COLOUR) for i in y]
     ax.barh(y, filtered.tolist(), color=colours, height=0.7, label="drawn with (after filters)")

@@ -84,23 +84,28 @@ def open_at(page, jupyter, path: str) -> None:
 
 
 def screenshots(page, name: str, mode: str) -> int:
-    """Every widget and every figure of the page, one file each; returns how many were written."""
+    """Every widget, figure and HTML view of the page, one file each (whole, however tall); returns how many."""
     folder = SCREENSHOTS / mode
     folder.mkdir(parents=True, exist_ok=True)
     for old in folder.glob(f"{name}-*.png"):
         old.unlink()
-    outputs = page.locator(f"{NOTEBOOK} .jp-OutputArea-output").filter(
-        has=page.locator(".jupyter-widgets.widget-vbox, img"))
-    written = 0
-    for i in range(outputs.count()):
-        output = outputs.nth(i)
-        output.scroll_into_view_if_needed()
-        kind = "widget" if output.locator(".jupyter-widgets").count() else "figure"
-        output.screenshot(path=str(folder / f"{name}-{i:02d}-{kind}.png"))
-        written += 1
     page.locator(f"{NOTEBOOK} .jp-Cell").first.scroll_into_view_if_needed()
     page.screenshot(path=str(folder / f"{name}-first-screen.png"))
-    return written + 1
+    outputs = page.locator(f"{NOTEBOOK} .jp-OutputArea-output").filter(
+        has=page.locator(".jupyter-widgets.widget-vbox, img, table, iframe, svg, .gpt2lab-surprisal"))
+    written = 1
+    for i in range(outputs.count()):
+        output = outputs.nth(i)
+        height = output.evaluate("e => e.getBoundingClientRect().height")
+        if height < 20:
+            continue
+        page.set_viewport_size({"width": PROJECTOR["width"], "height": int(min(max(PROJECTOR["height"], height + 160), 6000))})
+        output.scroll_into_view_if_needed()
+        kind = "widget" if output.locator(".jupyter-widgets").count() else "figure" if output.locator("img").count() else "view"
+        output.screenshot(path=str(folder / f"{name}-{i:02d}-{kind}.png"))
+        written += 1
+    page.set_viewport_size(PROJECTOR)
+    return written
 
 
 def measure(page) -> dict:
