@@ -26,8 +26,8 @@ import torch
 from gpt2lab.model.attention import apply_causal_mask, causal_mask
 from gpt2lab.errors import LabError
 from gpt2lab.inputs import check_tensor
-from gpt2lab.viz.figures import new_figure, panel_layout, set_token_ticks, styled, text_em_in, to_numpy
-from gpt2lab.viz.labels import quoted_token, token_label
+from gpt2lab.viz.figures import label_room, new_figure, panel_layout, set_token_ticks, styled, text_em_in, to_numpy
+from gpt2lab.viz.labels import quoted_token
 
 PATTERN_CMAP = "Blues"  # attention weights: white (0) to dark blue (1)
 SCORE_CMAP = "RdBu_r"  # scores can be negative: blue below 0, red above
@@ -76,10 +76,6 @@ def _panel_room(n_keys: int, annotate: bool) -> float:
     return n_keys * text_em_in() * (2.9 if annotate else 1.0)
 
 
-def _label_room(tokens) -> float:
-    """Inches the longest token label takes (rotated x labels below a panel, y labels beside it)."""
-    return min(max((len(token_label(t)) for t in tokens), default=1), 16) * 0.62 * text_em_in() + 0.15
-
 
 def _pattern_image(ax, pattern: np.ndarray, annotate: bool):
     image = ax.imshow(pattern, cmap=PATTERN_CMAP, vmin=0.0, vmax=1.0, interpolation="nearest")
@@ -99,9 +95,9 @@ def pattern_heatmap(pattern: torch.Tensor, query_tokens, key_tokens=None, *, tit
     """
     key_tokens = _check_matrix(pattern, query_tokens, key_tokens, "pattern")
     annotate = len(key_tokens) <= MAX_ANNOTATED if annotate is None else annotate
-    side = _label_room(query_tokens) + 1.6  # y labels, the axis label and the colour bar
+    side = label_room(query_tokens) + 1.6  # y labels, the axis label and the colour bar
     _, _, size = panel_layout(1, _panel_room(len(key_tokens), annotate), max_cols=1, side_in=side, min_panel_in=3.0)
-    fig, axes = new_figure(width=size + side, height=size + _label_room(key_tokens) + 1.0, layout="compressed")
+    fig, axes = new_figure(width=size + side, height=size + label_room(key_tokens) + 1.0, layout="compressed")
     ax = axes[0, 0]
     image = _pattern_image(ax, to_numpy(pattern), annotate)
     _label_axes(ax, query_tokens, key_tokens, size=size)
@@ -126,9 +122,9 @@ def mask_steps(scores: torch.Tensor, pattern: torch.Tensor, query_tokens, key_to
     masked = np.ma.masked_invalid(to_numpy(apply_causal_mask(scores)))  # (T, T_all), -inf cells masked
     limit = float(np.abs(raw).max()) or 1.0  # one symmetric scale for both score panels
     cmap = _score_cmap()
-    side = _label_room(query_tokens) + 0.6
+    side = label_room(query_tokens) + 0.6
     cols, rows, size = panel_layout(3, _panel_room(len(key_tokens), annotate), max_cols=3, side_in=side)
-    per_row = size + _label_room(key_tokens) + 1.5  # titles (two lines), tick labels, axis label, colour bar
+    per_row = size + label_room(key_tokens) + 1.5  # titles (two lines), tick labels, axis label, colour bar
     fig, axes = new_figure(rows, cols, width=cols * size + side, height=rows * per_row + (0.5 if title else 0), layout="compressed")
     panels = list(axes.flat)
     for extra in panels[3:]:
@@ -173,12 +169,12 @@ def head_grid(patterns: torch.Tensor, query_tokens, key_tokens=None, *, title: s
     key_tokens = _check_matrix(patterns[0], query_tokens, key_tokens, "pattern")
     n_head = patterns.shape[0]
     labelled = len(key_tokens) <= 16
-    side = (_label_room(query_tokens) if labelled else 0) + 1.2
+    side = (label_room(query_tokens) if labelled else 0) + 1.2
     # labels every other token, if need be: the heads side by side matter more than every label
     ncols, nrows, size = panel_layout(n_head, _panel_room(len(key_tokens), False) / 2 if labelled else 1.6,
                                       max_cols=int(np.ceil(np.sqrt(n_head))), side_in=side, min_panel_in=1.6)
     fig, axes = new_figure(nrows, ncols, width=ncols * size + side,
-                           height=nrows * (size + 0.5) + (_label_room(key_tokens) if labelled else 0) + 0.6, layout="compressed")
+                           height=nrows * (size + 0.5) + (label_room(key_tokens) if labelled else 0) + 0.6, layout="compressed")
     for h, ax in enumerate(axes.flat):
         if h >= n_head:
             ax.remove()  # an empty cell of the grid
@@ -268,10 +264,10 @@ def masked_vs_unmasked(causal: torch.Tensor, unmasked: torch.Tensor, tokens, *, 
     _check_matrix(causal, tokens, None, "pattern")
     _check_matrix(unmasked, tokens, None, "pattern")
     annotate = len(tokens) <= MAX_ANNOTATED
-    side = _label_room(tokens) + 0.8
+    side = label_room(tokens) + 0.8
     cols, rows, size = panel_layout(2, _panel_room(len(tokens), annotate), max_cols=2, side_in=side)
     fig, axes = new_figure(rows, cols, width=cols * size + side,
-                           height=rows * (size + _label_room(tokens) + 1.2) + 0.6 + (0.5 if title else 0), layout="compressed")
+                           height=rows * (size + label_room(tokens) + 1.2) + 0.6 + (0.5 if title else 0), layout="compressed")
     for i, (ax, pattern, name) in enumerate(zip(axes.flat, (causal, unmasked),
                                                 ("GPT-2: causal mask,\nno looking ahead", "BERT-style:\nno mask"))):
         image = _pattern_image(ax, to_numpy(pattern), annotate)

@@ -11,7 +11,7 @@ import numpy as np
 
 from gpt2lab.analysis.attribution import LogitAttribution
 from gpt2lab.analysis.patching import PatchingResult
-from gpt2lab.viz.figures import new_figure, set_token_ticks, styled, to_numpy
+from gpt2lab.viz.figures import label_room, new_figure, set_token_ticks, styled, text_em_in, to_numpy
 from gpt2lab.viz.labels import quoted_token, token_label
 
 KIND_COLOURS = {"embeddings": "#7f7f7f", "head": "#1f77b4", "attn bias": "#9ecae1", "mlp": "#ff7f0e"}
@@ -67,11 +67,12 @@ def patching_heatmap(result: PatchingResult, *, title: str | None = None):
     """
     grid = to_numpy(result.recovered)  # (n_layer + 1, T)
     n_rows, T = grid.shape
-    fig, axes = new_figure(width=max(5.0, 2.0 + 0.45 * T), height=1.8 + 0.35 * n_rows)
+    columns = [c if c == k else f"{c}/{k}" for c, k in zip(result.clean_tokens, result.corrupted_tokens)]
+    em = text_em_in()  # rows and labels sized to the display mode's text
+    fig, axes = new_figure(width=max(5.0, 2.0 + 0.45 * T), height=2.2 + 1.8 * em * n_rows + label_room(columns))
     ax = axes[0, 0]
     limit = max(1.0, float(np.abs(grid).max()))
     image = ax.imshow(grid, cmap="RdBu_r", vmin=-limit, vmax=limit, aspect="auto")
-    columns = [c if c == k else f"{c}/{k}" for c, k in zip(result.clean_tokens, result.corrupted_tokens)]
     set_token_ticks(ax, columns, axis="x")
     ax.set_yticks(range(n_rows), result.rows)
     ax.set_xlabel("position patched (clean / corrupted token)")

@@ -200,6 +200,11 @@ def text_em_in() -> float:
     return max(mode.font_size, mode.min_text_px * 72 / mode.dpi) / 72
 
 
+def label_room(labels) -> float:
+    """Inches the longest of these labels takes, drawn as tick labels (below a panel, rotated, or beside it)."""
+    return min(max((len(token_label(t)) for t in labels), default=1), 16) * 0.62 * text_em_in() + 0.15
+
+
 def panel_layout(n_panels: int, needed_in: float, *, max_cols: int, side_in: float = 1.3,
                  min_panel_in: float = 2.0) -> tuple[int, int, float]:
     """Square panels that fit the page: (columns, rows, panel size in inches).
