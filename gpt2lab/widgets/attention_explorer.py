@@ -4,7 +4,8 @@ Built from core ipywidgets only (Text, IntSlider, Dropdown, ToggleButtons, HTML)
 JupyterLab 4, Notebook 7 and Colab with no extra widget manager. Every control is reachable with Tab and
 driven by the keyboard: arrow keys move the sliders and the toggle buttons, the dropdown opens with
 Space or Alt+Down. All drawing is done by :mod:`gpt2lab.viz.attention_plots`; this module only wires
-controls to it, and shows each figure as a PNG (with alt text) in an HTML widget.
+controls to it. The views are drawn as HTML (:mod:`gpt2lab.viz.attention_html`, redrawn in milliseconds at
+every slider move); the same view as a matplotlib figure (``explorer.figure``) is drawn when it is saved.
 
     explorer = AttentionExplorer(lab, "The cat sat on the mat")
     explorer                    # shows it in a notebook
@@ -13,16 +14,19 @@ controls to it, and shows each figure as a PNG (with alt text) in an HTML widget
 
 from __future__ import annotations
 
+from html import escape
+
 import ipywidgets as widgets
 
 from gpt2lab.analysis.ablation import ablation_effect
 from gpt2lab.errors import LabError
 from gpt2lab.analysis.unmasked_attention import unmasked_pattern
+from gpt2lab.viz import attention_html as views
 from gpt2lab.viz import attention_plots as plots
 from gpt2lab.viz.ablation_views import ablation_table_html
 from gpt2lab.viz.labels import quoted_token, token_label
 from gpt2lab.viz.presenter import themed
-from gpt2lab.widgets.controls import SaveControl, error_html, figure_img_html, wrapping_row
+from gpt2lab.widgets.controls import SaveControl, error_html, wrapping_row
 
 MAX_TOKENS = 48  # more rows and columns than this make every heatmap unreadable
 # (label on the button, key): what the figure shows
@@ -54,7 +58,6 @@ class AttentionExplorer:
         self.lab = lab
         self.max_tokens = max_tokens
         self.trace = None  # the last text that traced without error
-        self.figure = None  # the figure drawn last (tests and curious learners can inspect it)
         self._drawing_paused = False
         config = lab.config
 
@@ -79,7 +82,7 @@ class AttentionExplorer:
         for control in (self.layer, self.head, self.query, self.show):
             control.observe(self.redraw, names="value")
         self.switch_off.observe(lambda _: self.show_ablation(), names="value")
-        self.save = SaveControl(lambda: self.figure, "attention.png")  # the figure shown, for a slide
+        self.save = SaveControl(lambda: self.figure, "attention.png")  # the view shown, as a figure for a slide
         self.view = widgets.VBox([
             self.text,
             wrapping_row([self.layer, self.head, self.query]),
@@ -129,14 +132,21 @@ class AttentionExplorer:
         self.head.disabled = kind not in USES_HEAD
         self.query.disabled = kind not in USES_QUERY
         try:
-            self.figure, alt = self.make_figure(kind)
+            html, alt = self.make_view(kind)
         except LabError as error:
             self.message.value = error_html(str(error))
             self.picture.value = self.ablation.value = ""
             return
         self.message.value = ""
-        self.picture.value = figure_img_html(self.figure, alt)
+        self.picture.value = f'<div role="img" aria-label="{escape(alt)}">{html}</div>'
         self.show_ablation()
+
+    @property
+    def figure(self):
+        """The view shown, as a matplotlib figure (what Save PNG/SVG writes), or None before a good text."""
+        if self.trace is None:
+            return None
+        return self.make_figure(self.show.value)[0]
 
     def show_ablation(self) -> None:
         """With "switch this head off" pressed: the next-token distribution with and without the chosen head."""
@@ -147,6 +157,34 @@ class AttentionExplorer:
         self.ablation.value = ablation_table_html(effect).data
 
     # -- helpers -------------------------------------------------------------------------------------
+
+    def make_view(self, kind: str) -> tuple[str, str]:
+        """The HTML of one view of the current trace, and a one-sentence description of it (alt text)."""
+        trace, layer, head, query = self.trace, self.layer.value, self.head.value, self.query.value
+        tokens = trace.tokens
+        where = f"layer {layer}, head {head}"
+        if kind == "pattern":
+            return (views.pattern_html(trace["attn.pattern", layer][head], tokens, title=f"{where}: attention pattern"),
+                    f"Attention pattern of {where}, {len(tokens)} tokens.")
+        if kind == "mask":
+            return (views.mask_steps_html(trace["attn.scores", layer][head], trace["attn.pattern", layer][head], tokens,
+                                          title=f"{where}: from scores to pattern"),
+                    f"Scores, masked scores and softmax pattern of {where}.")
+        if kind == "grid":
+            return (views.head_grid_html(trace["attn.pattern", layer], tokens, title=f"layer {layer}: every head"),
+                    f"Attention patterns of all heads of layer {layer}.")
+        if kind == "row":
+            return (views.query_row_html(trace["attn.pattern", layer][head], query, tokens,
+                                         title=f"{where}: where {quoted_token(tokens[query])} looks"),
+                    f"Attention weights of query token {query} in {where}, one bar per key.")
+        if kind == "qkv":
+            q, k, v = (trace["attn." + name, layer][head, query] for name in ("q", "k", "v"))
+            return views.qkv_html(q, k, v, tokens[query]), f"Query, key and value vectors of token {query} in {where}."
+        if kind == "unmasked":
+            unmasked = unmasked_pattern(trace["attn.scores", layer])[head]  # (T, T)
+            return (views.masked_vs_unmasked_html(trace["attn.pattern", layer][head], unmasked, tokens, title=where),
+                    f"Causal and unmasked attention patterns of {where}, side by side.")
+        raise LabError(f"There is no view called {kind!r}; choose one of {', '.join(k for _, k in VIEWS)}.")
 
     def make_figure(self, kind: str):
         """The figure for one view of the current trace, and a one-sentence description of it (alt text)."""
