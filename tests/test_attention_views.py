@@ -251,7 +251,7 @@ def test_the_html_views_draw_the_same_numbers(trace):
     np.testing.assert_allclose(np.array(shown).reshape(T, T), pattern.numpy(), atol=0.005)  # written to 2 decimals
     steps = views.mask_steps_html(scores, pattern, trace.tokens)
     cells = re.findall(r'<td [^>]*title="([^"]+)"', steps)
-    assert len(cells) == 3 * T * T and cells[T:2 * T * T].count(plots.NEG_INF) == T * (T - 1) // 2
+    assert len(cells) == 3 * T * T and cells[T * T:2 * T * T].count(plots.NEG_INF) == T * (T - 1) // 2
     assert views.head_grid_html(trace["blocks.1.attn.pattern"], trace.tokens).count("<table") == 4
     assert "masked" in views.query_row_html(pattern, 0, trace.tokens)
     with pytest.raises(LabError, match="one row per row label"):

@@ -213,13 +213,16 @@ def query_row_bars(pattern: torch.Tensor, query: int, query_tokens, key_tokens=N
     fig, axes = new_figure(width=max(5.0, 1.5 + 0.45 * min(T_all, 40)), height=3.8)
     ax = axes[0, 0]
     bars = ax.bar(np.arange(T_all), row, color=["#bbbbbb" if f else "#2b6cb0" for f in future])
+    top = max(float(row.max()), 0.05) * 1.3  # the axis runs to the tallest bar, with room for its label
     for x, (value, is_future) in enumerate(zip(row, future)):
         if T_all <= 24:
-            text = "masked" if is_future else f"{value:.0%}"
-            ax.text(x, value + 0.02, text, ha="center", va="bottom", fontsize="x-small", rotation=90 if is_future else 0,
-                    color="#777777" if is_future else "black")
+            if is_future:  # no bar: the label sits on the axis
+                ax.text(x, 0.02, "masked", ha="center", va="bottom", fontsize="x-small", rotation=90, color="#777777",
+                        transform=ax.get_xaxis_transform())
+            else:
+                ax.text(x, value + 0.02 * top, f"{value:.0%}", ha="center", va="bottom", fontsize="x-small")
     set_token_ticks(ax, key_tokens, "x")
-    ax.set_ylim(0, 1.12)
+    ax.set_ylim(0, top)
     ax.set_ylabel("attention weight")
     ax.set_xlabel("key (looked at)")
     ax.set_title(title or f"where {quoted_token(query_tokens[query])} (position {query}) looks; the bars sum to 1")

@@ -70,10 +70,10 @@ class LabFigure(Figure):
         super().draw(renderer)  # lays the figure out again, around the wrapped text
 
     def _long_titles(self, renderer) -> bool:
-        """Is any title or label long enough that it may need wrapping (over half the figure's width)?"""
+        """Is any title or label long enough that it may need wrapping (over a quarter of the figure's width)?"""
         texts = [t for ax in self.axes for t in (ax.title, ax._left_title, ax._right_title, ax.xaxis.label)]
         texts += [self._suptitle] if self._suptitle is not None else []
-        return any(t.get_text() and t.get_window_extent(renderer).width > 0.5 * self.bbox.width for t in texts)
+        return any(t.get_text() and t.get_window_extent(renderer).width > 0.25 * self.bbox.width for t in texts)
 
     def _repr_png_(self) -> bytes:
         return figure_png(self)

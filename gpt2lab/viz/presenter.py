@@ -133,7 +133,9 @@ def widget_css(mode: DisplayMode | None = None, scope: str = ".gpt2lab") -> str:
         "{ min-width: max-content; }"
         f"{scope} .widget-button, {scope} .widget-toggle-button {{ width: auto; padding: 0 0.6em; }}"
         f"{scope} .widget-checkbox {{ width: auto; }}"
-        f"{scope} .widget-html-content {{ max-width: 100%; overflow-wrap: anywhere; }}"
+        f"{scope} .widget-html-content {{ max-width: 100%; overflow-wrap: break-word; }}"
+        f"{scope} code {{ font-size: 0.95em !important; }}"  # JupyterLab draws code smaller than the text around it
+        f"{scope} input[type=checkbox] {{ width: 0.9em; height: 0.9em; }}"
         f"{scope} img {{ max-width: 100%; height: auto; }}"
         "</style>"
     )

@@ -382,6 +382,8 @@ def pipeline_html(dist, token_strings, n_examples: int = 5) -> HTML:
     (by the raw probabilities) of the tokens it cut.
     """
     stages = dist.stages()
+    cell = "padding:1px 0.6em;text-align:left;"  # numbers right-aligned with room between them: never "8,1740"
+    number = "padding:1px 0.6em;text-align:right;white-space:nowrap;"
     rows = []
     for (_, before), (name, after) in zip(stages, stages[1:]):
         cut = torch.isfinite(before) & ~torch.isfinite(after)  # (vocab,)
@@ -392,9 +394,10 @@ def pipeline_html(dist, token_strings, n_examples: int = 5) -> HTML:
             ids = torch.topk(torch.where(cut, dist.probs, torch.zeros_like(dist.probs)), min(n_examples, n_cut)).indices.tolist()
             examples = ", ".join(f"<code>{escape(token_label(t))}</code>" for t in token_strings(ids))
         left = int(torch.isfinite(after).sum())
-        rows.append(f"<tr><td>{escape(name)}</td><td>{n_cut:,}</td><td>{n_changed:,}</td><td>{left:,}</td><td>{examples}</td></tr>")
+        rows.append(f'<tr><td style="{cell}">{escape(name)}</td><td style="{number}">{n_cut:,}</td>'
+                    f'<td style="{number}">{n_changed:,}</td><td style="{number}">{left:,}</td><td style="{cell}">{examples}</td></tr>')
     return HTML(
-        '<table style="border-collapse:collapse"><tr><th style="text-align:left">stage</th><th>cut</th>'
-        "<th>changed</th><th>left</th><th style='text-align:left'>likeliest tokens it cut</th></tr>"
+        f'<table style="border-collapse:collapse"><tr><th style="{cell}">stage</th><th style="{number}">cut</th>'
+        f'<th style="{number}">changed</th><th style="{number}">left</th><th style="{cell}">likeliest tokens it cut</th></tr>'
         + "".join(rows) + f"</table><div>Drawn from {plural(dist.n_kept, 'token')} under {escape(dist.settings.describe())}.</div>"
     )

@@ -12,7 +12,7 @@ from html import escape
 import ipywidgets as widgets
 
 from gpt2lab.generation.sampling import SamplingSettings, check_prompt
-from gpt2lab.viz.figures import figure_png as _png
+from gpt2lab.viz.figures import figure_png
 
 LABEL = {"description_width": "9.5em"}  # one column of labels, in em: it grows with the display mode's text
 SHORT_LABEL = {"description_width": "initial"}  # a label as wide as its text
@@ -43,14 +43,9 @@ def checked_prompt(text: str) -> str:
     return text
 
 
-def figure_png(fig, dpi: float | None = None) -> bytes:
-    """A figure as PNG bytes for an ``Image`` widget, at the dpi it was made with (its display mode's)."""
-    return _png(fig, dpi=dpi)
-
-
 def figure_img_html(fig, alt: str) -> str:
     """A figure as an ``<img>`` for an HTML widget, with alt text, never wider than the widget."""
-    png = base64.b64encode(figure_png(fig)).decode("ascii")
+    png = base64.b64encode(figure_png(fig)).decode("ascii")  # at the dpi of its display mode
     return f'<img src="data:image/png;base64,{png}" alt="{escape(alt)}" style="max-width:100%">'
 
 

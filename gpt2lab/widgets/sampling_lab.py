@@ -25,7 +25,8 @@ from gpt2lab.generation.sampling import (LAB_SETTINGS, choose, compare_settings,
 from gpt2lab.viz.labels import plural, token_label
 from gpt2lab.viz.sampling_plots import compare_settings_chart, compare_settings_html, pipeline_html, top_rows
 from gpt2lab.viz.presenter import themed
-from gpt2lab.widgets.controls import SamplingControls, SaveControl, checked_prompt, error_html, figure_png
+from gpt2lab.viz.figures import figure_png
+from gpt2lab.widgets.controls import SamplingControls, SaveControl, checked_prompt, error_html
 
 
 class SamplingLabWidget:

@@ -49,6 +49,13 @@ WIDE_OUTPUTS = """() => [...document.querySelectorAll('.jp-NotebookPanel:not(.lm
   .filter(e => e.offsetParent !== null && e.scrollWidth > e.clientWidth + 1
           && ['auto', 'scroll'].includes(getComputedStyle(e).overflowX))
   .map(e => (e.textContent || '').trim().slice(0, 60))"""
+# Anything drawn past the right edge of its output (bertviz's model view was 970 px wide in an 848 px output).
+PAST_THE_EDGE = """() => [...document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-OutputArea-output')]
+  .flatMap(out => { const edge = out.getBoundingClientRect().right;
+    return [...out.querySelectorAll('svg, table, img, canvas, iframe, .widget-box')]
+      .filter(e => e.offsetParent !== null && e.getBoundingClientRect().width > 0 && e.getBoundingClientRect().right > edge + 2
+              && !e.closest('svg svg, .jp-OutputArea-output svg g'))
+      .map(e => `${e.tagName} ${Math.round(e.getBoundingClientRect().right - edge)} px past the edge`); })"""
 WIDGET_FONT = """() => [...document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .gpt2lab .widget-label')]
   .filter(e => e.offsetParent !== null).map(e => parseFloat(getComputedStyle(e).fontSize))"""
 
@@ -109,7 +116,8 @@ def screenshots(page, name: str, mode: str) -> int:
 
 
 def measure(page) -> dict:
-    return {"cut": page.evaluate(CUT_LABELS), "shrunk": page.evaluate(SHRUNK_FIGURES), "wide": page.evaluate(WIDE_OUTPUTS)}
+    return {"cut": page.evaluate(CUT_LABELS), "shrunk": page.evaluate(SHRUNK_FIGURES),
+            "wide": page.evaluate(WIDE_OUTPUTS) + page.evaluate(PAST_THE_EDGE)}
 
 
 @pytest.mark.parametrize("mode", ["default", "presenter"])
@@ -127,6 +135,20 @@ def test_every_label_whole_and_every_figure_fits_at_1280x800(name, mode, jupyter
     assert found["wide"] == [], f"outputs wider than the notebook: {found['wide']}"
     if mode == "presenter":
         assert min(projector.evaluate(WIDGET_FONT)) >= 20
+    if name == "07_why_this_token":
+        alternatives_open_over_the_text(projector, mode)
+
+
+def alternatives_open_over_the_text(page, mode: str) -> None:
+    """Clicking a token of the surprisal view opens its alternatives over the lines below: the sentence stays put."""
+    view = page.locator(f"{NOTEBOOK} .gpt2lab-surprisal-view").first
+    tokens = view.locator("details.gpt2lab-surprisal-token")
+    tokens.nth(3).scroll_into_view_if_needed()
+    after = [tokens.nth(i).bounding_box() for i in range(4, 8)]
+    tokens.nth(3).locator("summary").click()
+    assert tokens.nth(3).evaluate("el => el.open")
+    assert [tokens.nth(i).bounding_box() for i in range(4, 8)] == after, "opening a token moved the words after it"
+    view.screenshot(path=str(SCREENSHOTS / mode / "07_why_this_token-surprisal-open.png"))
 
 
 def test_presenter_mode_enlarges_the_widgets_already_on_the_page(jupyter, projector):
