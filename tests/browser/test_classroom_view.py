@@ -9,8 +9,8 @@ Counted on each page (goal 0 for each):
   * outputs wider than the notebook: a table or view with a horizontal scrollbar.
 
 Screenshots of every widget and every figure, in both modes, go to tests/browser/screenshots/ (git-ignored):
-look at them. The presenter run is the notebook with ``gpt2lab.set_display_mode("presenter")`` put in
-after the set-up cell; a second copy of notebook 06 calls it at the END instead, so the widgets already on
+look at them. The presenter (and compact) run is the notebook with ``gpt2lab.set_display_mode("presenter")``
+put in after the set-up cell; a second copy of notebook 06 calls it at the END instead, so the widgets already on
 the page must grow too.
 """
 
@@ -32,7 +32,7 @@ SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
 PROJECTOR = {"width": 1280, "height": 800}
 WITH_WIDGETS = ["00_start_here", "01_tokenization", "03_masked_self_attention", "05_logits_and_sampling",
                 "06_autoregressive_generation", "07_why_this_token"]
-PRESENTER_CELL = 'import gpt2lab\ngpt2lab.set_display_mode("presenter")'
+MODE_CELL = 'import gpt2lab\ngpt2lab.set_display_mode("{mode}")'
 
 # Every text a widget shows in a box of its own: labels, buttons (toggle buttons too), checkbox labels, readouts.
 CUT_LABELS = """() => {
@@ -68,9 +68,9 @@ def notebook_copy(root: Path, name: str, mode: str, at_end: bool = False) -> str
         if data.is_file() and data.suffix != ".ipynb" and not (folder / data.name).exists():
             shutil.copy(data, folder / data.name)
     nb = json.loads((ROOT / "notebooks" / f"{name}.ipynb").read_text())
-    if mode == "presenter":
-        cell = {"cell_type": "code", "execution_count": None, "id": "presenter-mode", "metadata": {}, "outputs": [],
-                "source": PRESENTER_CELL}
+    if mode != "default":
+        cell = {"cell_type": "code", "execution_count": None, "id": "display-mode", "metadata": {}, "outputs": [],
+                "source": MODE_CELL.format(mode=mode)}
         nb["cells"].insert(len(nb["cells"]) if at_end else 1, cell)
     (folder / f"{name}.ipynb").write_text(json.dumps(nb))
     return f"{folder.name}/{name}.ipynb"
@@ -123,6 +123,15 @@ def measure(page) -> dict:
 @pytest.mark.parametrize("mode", ["default", "presenter"])
 @pytest.mark.parametrize("name", WITH_WIDGETS)
 def test_every_label_whole_and_every_figure_fits_at_1280x800(name, mode, jupyter, projector):
+    every_label_whole_and_every_figure_fits(name, mode, jupyter, projector)
+
+
+@pytest.mark.parametrize("name", ["00_start_here", "06_autoregressive_generation"])
+def test_compact_mode_too(name, jupyter, projector):
+    every_label_whole_and_every_figure_fits(name, "compact", jupyter, projector)
+
+
+def every_label_whole_and_every_figure_fits(name, mode, jupyter, projector):
     open_at(projector, jupyter, notebook_copy(jupyter["root"], name, mode))
     run_all_cells(projector)
     assert error_outputs(projector) == []
@@ -148,7 +157,13 @@ def alternatives_open_over_the_text(page, mode: str) -> None:
     tokens.nth(3).locator("summary").click()
     assert tokens.nth(3).evaluate("el => el.open")
     assert [tokens.nth(i).bounding_box() for i in range(4, 8)] == after, "opening a token moved the words after it"
-    view.screenshot(path=str(SCREENSHOTS / mode / "07_why_this_token-surprisal-open.png"))
+    popup = tokens.nth(3).locator("div").first
+    seen = popup.evaluate("""el => { const r = el.getBoundingClientRect();
+        const hit = document.elementFromPoint(r.left + r.width / 2, r.bottom - 4); return el.contains(hit); }""")
+    assert seen, "the alternatives are hidden (clipped by the output around them)"
+    box = view.bounding_box()
+    page.screenshot(path=str(SCREENSHOTS / mode / "07_why_this_token-surprisal-open.png"),
+                    clip={"x": box["x"], "y": box["y"], "width": box["width"], "height": box["height"] + 220})
 
 
 def test_presenter_mode_enlarges_the_widgets_already_on_the_page(jupyter, projector):
