@@ -289,6 +289,8 @@ def head_scores_heatmap(scores, *, title: str | None = None):
     ``scores`` is a :class:`~gpt2lab.analysis.head_scores.HeadScores`; each panel is on the 0-to-1 scale and marks
     its strongest head with a ring.
     """
+    from matplotlib.ticker import MaxNLocator
+
     from gpt2lab.analysis.head_scores import KINDS
 
     n_layer, n_head = scores.previous_token.shape
@@ -300,8 +302,8 @@ def head_scores_heatmap(scores, *, title: str | None = None):
         ax.scatter([head], [layer], s=160, facecolors="none", edgecolors="#d1495b", linewidths=2)
         ax.set_title(f"{kind.replace('_', '-')}\nbest: {layer}.{head} = {best:.2f}", fontsize="medium")
         ax.set_xlabel("head")
-        ax.set_xticks(range(n_head))
-        ax.set_yticks(range(n_layer))
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # every head, or every other: as many as fit
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylabel("layer")
     fig.colorbar(image, ax=list(axes[0]), label="score (mean attention weight)", shrink=0.8)
     if title:

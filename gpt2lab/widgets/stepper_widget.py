@@ -97,8 +97,7 @@ class GenerationStepperWidget:
         self.branches.observe(self.on_branch_pick, names="value")
         self.layer.observe(lambda _: self.show_attention(), names="value")
         self.head.observe(lambda _: self.show_attention(), names="value")
-        self.controls.seed.observe(lambda _: self.stepper and setattr(self.status, "value", self._status_html(self.stepper)),
-                                   names="value")  # says when a new seed will start
+        self.controls.seed.observe(lambda _: self.show_status(), names="value")  # says when a new seed will start
 
         self.view = widgets.VBox([
             self.prompt, self.controls.box,
@@ -259,7 +258,7 @@ class GenerationStepperWidget:
         lab = self.lab
         self.text.value = text_so_far_html(lab.token_strings(s.prompt_ids), lab.token_strings(s.new_ids),
                                            [step.forced for step in s.steps]).data
-        self.status.value = self._status_html(s)
+        self.show_status()
         self.back_button.disabled = not s.steps
         last = s.last
         if last is None:
@@ -272,6 +271,11 @@ class GenerationStepperWidget:
         self._show_branches(s)
         self.show_attention()
         self.why.explain_step(last)
+
+    def show_status(self) -> None:
+        """The status line: where the text stands, the settings and seed in force, the newest token."""
+        if self.stepper is not None:
+            self.status.value = self._status_html(self.stepper)
 
     def _status_html(self, s: Stepper) -> str:
         c = self.lab.config
