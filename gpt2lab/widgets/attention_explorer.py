@@ -3,13 +3,14 @@
 Built from core ipywidgets only (Text, IntSlider, Dropdown, ToggleButtons, HTML), so it works in
 JupyterLab 4, Notebook 7 and Colab with no extra widget manager. Every control is reachable with Tab and
 driven by the keyboard: arrow keys move the sliders and the toggle buttons, the dropdown opens with
-Space or Alt+Down. All drawing is done by :mod:`gpt2lab.viz.attention_plots`; this module only wires
-controls to it. The views are drawn as HTML (:mod:`gpt2lab.viz.attention_html`, redrawn in milliseconds at
-every slider move); the same view as a matplotlib figure (``explorer.figure``) is drawn when it is saved.
+Space or Alt+Down. This module only wires controls to the views: on screen they are drawn as HTML by
+:mod:`gpt2lab.viz.attention_html` (redrawn in milliseconds at every slider move, sized with the text in
+every display mode); the same view as a matplotlib figure from :mod:`gpt2lab.viz.attention_plots`
+(``explorer.figure``) is drawn only when it is saved for a slide.
 
     explorer = AttentionExplorer(lab, "The cat sat on the mat")
     explorer                    # shows it in a notebook
-    explorer.layer.value = 1    # what moving the slider does; the figure is redrawn at once
+    explorer.layer.value = 1    # what moving the slider does; the view is redrawn at once
 """
 
 from __future__ import annotations
