@@ -1,4 +1,8 @@
-"""Google Colab: the install cell at the top of every notebook, and the "Open in Colab" badges.
+"""Google Colab: the install cell near the top of every notebook, and the "Open in Colab" badges.
+
+The install cell sits right under the notebook's title, with its code folded away (JupyterLab's
+``source_hidden``): the first screen a class sees is the course, not set-up plumbing. It is still the
+first code cell, so "Run All" runs it first.
 
 The project's public address lives in ``REPO`` below and nowhere else. A fork changes that one line
 and runs ``python scripts/colab_sync.py`` to rewrite the notebooks' first cells and the README's badges
@@ -27,14 +31,30 @@ def install_requirement() -> str:
     return f"gpt2lab @ git+https://github.com/{REPO}@{BRANCH}"
 
 
+MAX_LINE = 88  # characters: no line of the cell needs a horizontal scrollbar at 1280x800
+
+
 def colab_cell_source() -> str:
     """The first code cell of every notebook: installs the kit inside Colab, does nothing anywhere else."""
     return "\n".join([
         f"{CELL_MARK} (runs only inside Google Colab; does nothing elsewhere)",
         "import subprocess, sys",
         'if "google.colab" in sys.modules:',
-        f'    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "{install_requirement()}"], check=True)',
+        f'    KIT = "{install_requirement()}"',
+        '    subprocess.run([sys.executable, "-m", "pip", "install", "-q", KIT], check=True)',
     ])
+
+
+def colab_cell() -> dict:
+    """The set-up cell as notebook JSON: its code folded away in JupyterLab (click the bar to see it)."""
+    return {"cell_type": "code", "execution_count": None, "id": "colab-setup",
+            "metadata": {"jupyter": {"source_hidden": True}}, "outputs": [],
+            "source": colab_cell_source().splitlines(keepends=True)}
+
+
+def setup_cell_index(cells: list[dict]) -> int:
+    """Where the set-up cell goes: right after the title (a first markdown cell), else first."""
+    return 1 if cells and cells[0]["cell_type"] == "markdown" else 0
 
 
 def badge_markdown(notebook: str) -> str:
@@ -54,15 +74,13 @@ def sync(root: Path = ROOT) -> list[str]:
     notebooks = sorted(p for p in (root / "notebooks").glob("*.ipynb"))
     for path in notebooks:
         nb = json.loads(path.read_text())
-        cell = {"cell_type": "code", "execution_count": None, "id": "colab-setup", "metadata": {}, "outputs": [],
-                "source": colab_cell_source().splitlines(keepends=True)}
         cells = nb["cells"]
-        if cells and cells[0]["cell_type"] == "code" and "".join(cells[0]["source"]).startswith(CELL_MARK):
-            if "".join(cells[0]["source"]) == colab_cell_source():
-                continue
-            cells[0] = cell
-        else:
-            cells.insert(0, cell)
+        old = [i for i, c in enumerate(cells) if c["cell_type"] == "code" and "".join(c["source"]).startswith(CELL_MARK)]
+        rest = [c for i, c in enumerate(cells) if i not in old]
+        wanted = rest[:setup_cell_index(rest)] + [colab_cell()] + rest[setup_cell_index(rest):]
+        if wanted == cells:
+            continue
+        nb["cells"] = wanted
         path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
         changed.append(path.name)
     readme = (root / "README.md").read_text()

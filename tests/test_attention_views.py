@@ -238,3 +238,21 @@ def test_bertviz_refuses_a_cached_step(lab):
     lab.trace(TEXT, cache=cache)
     with pytest.raises(LabError, match="without a KV cache"):
         bv.head_view(lab.trace([5], cache=cache), scripts="cdn")
+
+
+def test_the_html_views_draw_the_same_numbers(trace):
+    """The explorer's HTML views (fast to redraw) carry exactly the trace's weights, −∞ above the diagonal."""
+    from gpt2lab.viz import attention_html as views
+
+    T = len(trace.tokens)
+    pattern, scores = trace["blocks.1.attn.pattern"][2], trace["blocks.1.attn.scores"][2]
+    html = views.pattern_html(pattern, trace.tokens)
+    shown = [float(v) for v in re.findall(r'<td [^>]*title="([^"]+)"', html)]
+    np.testing.assert_allclose(np.array(shown).reshape(T, T), pattern.numpy(), atol=0.005)  # written to 2 decimals
+    steps = views.mask_steps_html(scores, pattern, trace.tokens)
+    cells = re.findall(r'<td [^>]*title="([^"]+)"', steps)
+    assert len(cells) == 3 * T * T and cells[T * T:2 * T * T].count(plots.NEG_INF) == T * (T - 1) // 2
+    assert views.head_grid_html(trace["blocks.1.attn.pattern"], trace.tokens).count("<table") == 4
+    assert "masked" in views.query_row_html(pattern, 0, trace.tokens)
+    with pytest.raises(LabError, match="one row per row label"):
+        views.heatmap_html(pattern, trace.tokens[:-1], trace.tokens)

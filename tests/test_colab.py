@@ -1,4 +1,5 @@
-"""Colab: every notebook's first cell installs the kit only inside Colab; the wheel carries the embedded model."""
+"""Colab: every notebook's first code cell, folded away under the title, installs the kit only inside Colab;
+the wheel carries the embedded model."""
 
 from __future__ import annotations
 
@@ -22,14 +23,20 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 
 
 def first_cell(path: Path) -> str:
-    cell = json.loads(path.read_text())["cells"][0]
-    assert cell["cell_type"] == "code", f"{path.name}: the first cell must be the Colab setup cell"
+    """The source of the notebook's first code cell: the Colab set-up cell, right under the title."""
+    cells = json.loads(path.read_text())["cells"]
+    assert cells[0]["cell_type"] == "markdown" and "".join(cells[0]["source"]).startswith("# "), \
+        f"{path.name}: the first cell must be the notebook's title"
+    cell = cells[1]
+    assert cell["cell_type"] == "code", f"{path.name}: the cell under the title must be the Colab setup cell"
+    assert cell["metadata"].get("jupyter", {}).get("source_hidden") is True, "its code is folded away"
     return "".join(cell["source"])
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_every_notebook_starts_with_the_current_colab_cell(path):
     assert first_cell(path) == colab.colab_cell_source(), "run `python scripts/colab_sync.py` to update the notebooks"
+    assert max(map(len, colab.colab_cell_source().splitlines())) <= colab.MAX_LINE  # no horizontal scrollbar
 
 
 def run_cell(source: str, monkeypatch, in_colab: bool) -> list:

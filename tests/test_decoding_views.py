@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import torch
 from helpers import random_lab
@@ -54,7 +56,7 @@ def test_pipeline_view_lists_every_stage_with_what_it_cut(lab):
     trace = lab.trace(PROMPT, keep=["logits"])
     settings = SamplingSettings(temperature=0.8, top_k=50, top_p=0.9, min_p=0.1, repetition_penalty=1.3, no_repeat_ngram_size=2)
     dist = filter_distribution(trace.logits[-1], settings, trace.context_ids.tolist())
-    page = pipeline_html(dist, lab.token_strings).data
+    page = re.sub(r"<(t[dh]) [^>]*>", r"<\1>", pipeline_html(dist, lab.token_strings).data)  # the cells, unstyled
     for name, cut, changed in dist.stage_changes():
         assert f"<tr><td>{name}</td><td>{cut:,}</td><td>{changed:,}</td>" in page
     cuts = dict((name, cut) for name, cut, _ in dist.stage_changes())

@@ -54,7 +54,7 @@ def test_the_display_mode_never_changes_the_learners_own_matplotlib_settings():
 def test_a_display_mode_for_one_block_only():
     gpt2lab.set_display_mode("default")
     with gpt2lab.display_mode("presenter") as mode:
-        assert mode.name == "presenter" and kit_figure()[0].dpi == 120
+        assert mode.name == "presenter" and kit_figure()[0].dpi == presenter.MODES["presenter"].dpi > 100
     assert presenter.current_display_mode().name == "default" and kit_figure()[0].dpi == 100
 
 
@@ -90,3 +90,23 @@ def test_every_widget_of_the_kit_carries_the_display_mode():
     for view in views:
         assert "gpt2lab" in view._dom_classes
         assert "22px" in view.children[0].value  # the presenter style travels inside the widget
+
+
+def test_set_display_mode_restyles_the_widgets_already_shown():
+    """A widget built in the default mode takes presenter sizes when the mode changes later, and redraws its figures."""
+    from helpers import random_lab
+    from gpt2lab.widgets.stepper_widget import GenerationStepperWidget
+
+    gpt2lab.set_display_mode("default")
+    stepper = GenerationStepperWidget(random_lab((1, 2, 16, 64, 400)), "The cat sat")
+    stepper.step_button.click()
+    stepper.why.enabled.value = True  # its "why this token" bars are a figure, drawn at the mode's size
+    style, bars = stepper.view.children[0], stepper.why.bars.value
+    assert "14px" in style.value and "22px" not in style.value
+    scope = [c for c in stepper.view._dom_classes if c.startswith("gpt2lab-")][0]
+    assert f".gpt2lab.{scope}" in style.value  # its own style, for itself alone: a page-wide rule cannot override it
+    html = gpt2lab.set_display_mode("presenter")
+    assert "22px" in style.value and "14px" not in style.value and "presenter" in html.data
+    assert stepper.why.bars.value != bars  # the figure was drawn again, larger
+    gpt2lab.set_display_mode("compact")
+    assert "12px" in style.value

@@ -64,7 +64,7 @@ def test_surprisal_widget_reads_and_reports_mistakes(tiny):
     good = w.output.value
     w.text.value = "A"
     assert not w.read()
-    assert "two tokens" in w.message.value and w.output.value == good  # the last good view stays
+    assert "two tokens" in w.message.value and w.output.value == "" != good  # the sentence replaces the view
     w.text.value = TEXT + " and a wife"
     w.top_k.value = 3  # redraws
     assert w.message.value == "" and w.readings[0].top_ids.shape[1] == 3

@@ -12,6 +12,11 @@ nothing. A notebook the command copied earlier and the learner never edited is b
 (``.gpt2lab-course.json`` in the folder records what was copied).
 
 JupyterLab runs as a child process on 127.0.0.1 only, with a token; Ctrl-C (or SIGTERM) stops it.
+
+A first view a lecturer can project: for the course only (``.gpt2lab/`` in the folder, nothing in the
+learner's own JupyterLab settings), JupyterLab's news and update pop-ups are off (default settings,
+which a learner's own choice still overrides), and its workspace starts fresh every time, so
+``00_start_here`` opens alone, without the tabs of an earlier session.
 """
 
 from __future__ import annotations
@@ -35,6 +40,11 @@ DEFAULT_FOLDER = "gpt2lab-course"
 DEFAULT_PORT = 8888
 FIRST_NOTEBOOK = "00_start_here.ipynb"
 MANIFEST = ".gpt2lab-course.json"  # name -> fingerprint of the copy this command last wrote
+LAB_DIR = ".gpt2lab"  # in the course folder: JupyterLab's settings defaults and workspace for the course
+# JupyterLab defaults for the course: no "Jupyter news" question, no update notice over the first notebook
+SETTING_DEFAULTS = {
+    "@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": False},
+}
 
 
 def shipped_notebooks() -> Path:
@@ -131,11 +141,30 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def prepare_lab(folder: Path) -> dict[str, str]:
+    """Write the course's JupyterLab defaults and empty its workspace; return the environment JupyterLab runs in.
+
+    The defaults are a ``labconfig/default_setting_overrides.json`` on ``JUPYTER_CONFIG_PATH``: JupyterLab
+    reads it as its default settings, below whatever the learner has set themselves.
+    """
+    lab_dir = Path(folder) / LAB_DIR
+    (lab_dir / "labconfig").mkdir(parents=True, exist_ok=True)
+    (lab_dir / "labconfig" / "default_setting_overrides.json").write_text(json.dumps(SETTING_DEFAULTS, indent=1) + "\n")
+    workspaces = lab_dir / "workspaces"
+    workspaces.mkdir(exist_ok=True)
+    for old in workspaces.glob("*.jupyterlab-workspace"):  # a fresh start: no tabs from an earlier session
+        old.unlink()
+    paths = [str(lab_dir)] + ([os.environ["JUPYTER_CONFIG_PATH"]] if os.environ.get("JUPYTER_CONFIG_PATH") else [])
+    return dict(os.environ, JUPYTER_CONFIG_PATH=os.pathsep.join(paths))
+
+
 def jupyterlab_command(folder: Path, port: int, token: str, open_browser: bool) -> list[str]:
-    """The JupyterLab command line: 127.0.0.1, this port exactly, this token, the first notebook open."""
+    """The JupyterLab command line: 127.0.0.1, this port exactly, this token, the first notebook open (alone,
+    in the course's own workspace), no update check."""
     command = [sys.executable, "-m", "jupyterlab", FIRST_NOTEBOOK, f"--ServerApp.root_dir={folder}",
                f"--ServerApp.ip={HOST}", f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
-               f"--IdentityProvider.token={token}"]
+               f"--IdentityProvider.token={token}", f"--LabApp.workspaces_dir={Path(folder) / LAB_DIR / 'workspaces'}",
+               "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
     if not open_browser:
         command.append("--no-browser")
     if os.geteuid() == 0:  # containers, classroom VMs and cloud notebooks often run as root
@@ -201,7 +230,7 @@ def main(argv: list[str] | None = None, prog: str = "gpt2lab course") -> int:
     port = args.port if args.port is not None else (DEFAULT_PORT if port_is_free(DEFAULT_PORT) else free_port())
     token = secrets.token_hex(24)
     proc = subprocess.Popen(jupyterlab_command(folder, port, token, open_browser=not args.no_browser),
-                            cwd=folder, start_new_session=True)  # its own session: Ctrl-C reaches us, and we stop it
+                            cwd=folder, env=prepare_lab(folder), start_new_session=True)  # its own session: Ctrl-C reaches us, and we stop it
     stopping = signal.signal(signal.SIGTERM, interrupt)  # `kill PID` stops JupyterLab too, like Ctrl-C
     try:
         base = f"http://{HOST}:{port}"

@@ -134,11 +134,13 @@ def essay_text_with_breaks(lab, prompt_ids: list[int], new_ids: list[int], inser
     return "\n\n".join(pieces), offsets
 
 
-def check_essay_request(prompt, paragraphs, max_new_tokens, temperature, top_k, top_p, seed) -> SamplingSettings:
+def check_essay_request(prompt, paragraphs, max_new_tokens, temperature, top_k, top_p, seed, min_p=0.0,
+                        repetition_penalty=1.0, no_repeat_ngram_size=0) -> SamplingSettings:
     """Check an essay request before any work (one clear sentence per mistake); return its sampling settings."""
     check_prompt(prompt)
     check_whole_number(paragraphs, "paragraphs", minimum=1)
-    return SamplingSettings(temperature=temperature, top_k=top_k, top_p=top_p, max_new_tokens=max_new_tokens, seed=seed)
+    return SamplingSettings(temperature=temperature, top_k=top_k, top_p=top_p, max_new_tokens=max_new_tokens, seed=seed,
+                            min_p=min_p, repetition_penalty=repetition_penalty, no_repeat_ngram_size=no_repeat_ngram_size)
 
 
 def write_essay(
@@ -150,15 +152,26 @@ def write_essay(
     top_k: int | None = ESSAY_SETTINGS["top_k"],
     top_p: float = ESSAY_SETTINGS["top_p"],
     seed: int | None = 0,
+    min_p: float = 0.0,
+    repetition_penalty: float = 1.0,
+    no_repeat_ngram_size: int = 0,
+    on_token=None,
 ) -> Essay:
-    """Write a short essay that continues ``prompt``: ``paragraphs`` paragraphs, or fewer if a limit comes first."""
+    """Write a short essay that continues ``prompt``: ``paragraphs`` paragraphs, or fewer if a limit comes first.
+
+    The sampling settings are those of :class:`~gpt2lab.generation.sampling.SamplingSettings`. ``on_token``,
+    if given, is called with the steps so far after every new token (a widget shows the text as it comes).
+    """
     check_lab(lab)
-    settings = check_essay_request(prompt, paragraphs, max_new_tokens, temperature, top_k, top_p, seed)
+    settings = check_essay_request(prompt, paragraphs, max_new_tokens, temperature, top_k, top_p, seed, min_p,
+                                   repetition_penalty, no_repeat_ngram_size)
     lab.to_ids(prompt)  # a prompt that does not fit is reported before any work
 
     share = fair_share(settings.max_new_tokens, paragraphs)
 
     def enough_paragraphs(steps: list[Step]) -> str | None:
+        if on_token is not None:
+            on_token(steps)
         complete, _ = plan_paragraphs(prompt, [step.token for step in steps], share)
         return PARAGRAPHS if complete >= paragraphs else None
 

@@ -26,7 +26,7 @@ import torch
 from gpt2lab.model.attention import apply_causal_mask, causal_mask
 from gpt2lab.errors import LabError
 from gpt2lab.inputs import check_tensor
-from gpt2lab.viz.figures import new_figure, set_token_ticks, styled, to_numpy
+from gpt2lab.viz.figures import label_room, new_figure, panel_layout, set_token_ticks, styled, text_em_in, to_numpy
 from gpt2lab.viz.labels import quoted_token
 
 PATTERN_CMAP = "Blues"  # attention weights: white (0) to dark blue (1)
@@ -51,10 +51,10 @@ def _check_matrix(matrix: torch.Tensor, query_tokens, key_tokens, what: str):
     return key_tokens
 
 
-def _label_axes(ax, query_tokens, key_tokens, ylabels: bool = True) -> None:
-    set_token_ticks(ax, key_tokens, "x")
+def _label_axes(ax, query_tokens, key_tokens, ylabels: bool = True, size: float | None = None) -> None:
+    set_token_ticks(ax, key_tokens, "x", length_in=size)
     if ylabels:
-        set_token_ticks(ax, query_tokens, "y")
+        set_token_ticks(ax, query_tokens, "y", length_in=size)
         ax.set_ylabel("query (looking)")
     else:
         ax.set_yticks([])
@@ -68,7 +68,13 @@ def _annotate(ax, values: np.ndarray, fmt: str = "{:.2f}", limit: float = 1.0) -
             ax.text(j, i, NEG_INF, ha="center", va="center", color="white", fontsize="small")
         else:
             colour = "white" if abs(value) > 0.6 * limit else "black"
-            ax.text(j, i, fmt.format(value), ha="center", va="center", color=colour, fontsize="x-small")
+            ax.text(j, i, fmt.format(value), ha="center", va="center", color=colour, fontsize="small")
+
+
+def _panel_room(n_keys: int, annotate: bool) -> float:
+    """Inches a heatmap panel needs: a line per token label, or room for a number ("0.25") in every cell."""
+    return n_keys * text_em_in() * (2.9 if annotate else 1.0)
+
 
 
 def _pattern_image(ax, pattern: np.ndarray, annotate: bool):
@@ -89,11 +95,12 @@ def pattern_heatmap(pattern: torch.Tensor, query_tokens, key_tokens=None, *, tit
     """
     key_tokens = _check_matrix(pattern, query_tokens, key_tokens, "pattern")
     annotate = len(key_tokens) <= MAX_ANNOTATED if annotate is None else annotate
-    size = 2.5 + 0.35 * min(len(key_tokens), 30)
-    fig, axes = new_figure(width=size + 1.2, height=size)
+    side = label_room(query_tokens) + 1.6  # y labels, the axis label and the colour bar
+    _, _, size = panel_layout(1, _panel_room(len(key_tokens), annotate), max_cols=1, side_in=side, min_panel_in=3.0)
+    fig, axes = new_figure(width=size + side, height=size + label_room(key_tokens) + 1.0, layout="compressed")
     ax = axes[0, 0]
     image = _pattern_image(ax, to_numpy(pattern), annotate)
-    _label_axes(ax, query_tokens, key_tokens)
+    _label_axes(ax, query_tokens, key_tokens, size=size)
     ax.set_title(title or "attention pattern: each row sums to 1")
     fig.colorbar(image, ax=ax, label="attention weight", shrink=0.8)
     return fig
@@ -115,22 +122,28 @@ def mask_steps(scores: torch.Tensor, pattern: torch.Tensor, query_tokens, key_to
     masked = np.ma.masked_invalid(to_numpy(apply_causal_mask(scores)))  # (T, T_all), -inf cells masked
     limit = float(np.abs(raw).max()) or 1.0  # one symmetric scale for both score panels
     cmap = _score_cmap()
-    size = 2.2 + 0.3 * min(len(key_tokens), 24)
-    fig, axes = new_figure(1, 3, width=3 * size + 1.5, height=size + 0.6)
-    ax_raw, ax_masked, ax_pattern = axes[0]
+    side = label_room(query_tokens) + 0.6
+    cols, rows, size = panel_layout(3, _panel_room(len(key_tokens), annotate), max_cols=3, side_in=side)
+    per_row = size + label_room(key_tokens) + 1.5  # titles (two lines), tick labels, axis label, colour bar
+    fig, axes = new_figure(rows, cols, width=cols * size + side, height=rows * per_row + (0.5 if title else 0), layout="compressed")
+    panels = list(axes.flat)
+    for extra in panels[3:]:
+        extra.remove()  # an empty cell of the grid
+    ax_raw, ax_masked, ax_pattern = panels[:3]
 
     image = ax_raw.imshow(raw, cmap=cmap, vmin=-limit, vmax=limit, interpolation="nearest")
-    ax_raw.set_title("1. scores  q·k / √d_head")
+    ax_raw.set_title("1. scores\nq·k / √d_head")
     ax_masked.imshow(masked, cmap=cmap, vmin=-limit, vmax=limit, interpolation="nearest")
-    ax_masked.set_title("2. causal mask: −∞ above the diagonal")
+    ax_masked.set_title("2. causal mask\n−∞ above the diagonal")
     if annotate:
         _annotate(ax_raw, raw, "{:.1f}", limit)
         _annotate(ax_masked, masked.filled(-np.inf), "{:.1f}", limit)
     pattern_image = _pattern_image(ax_pattern, to_numpy(pattern), annotate)
-    ax_pattern.set_title("3. softmax of each row")
-    for i, ax in enumerate(axes[0]):
-        _label_axes(ax, query_tokens, key_tokens, ylabels=i == 0)
-    fig.colorbar(image, ax=[ax_raw, ax_masked], label="score", shrink=0.8, location="bottom")
+    ax_pattern.set_title("3. softmax\nof each row")
+    for i, ax in enumerate((ax_raw, ax_masked, ax_pattern)):
+        _label_axes(ax, query_tokens, key_tokens, ylabels=i % cols == 0, size=size)
+    score_axes = [ax_raw, ax_masked] if cols == 3 else [ax_masked]  # one bar under both, or under the second
+    fig.colorbar(image, ax=score_axes, label="score", shrink=0.8, location="bottom")
     fig.colorbar(pattern_image, ax=ax_pattern, label="attention weight", shrink=0.8, location="bottom")
     if title:
         fig.suptitle(title)
@@ -155,10 +168,13 @@ def head_grid(patterns: torch.Tensor, query_tokens, key_tokens=None, *, title: s
                        f"not a tensor of shape {tuple(patterns.shape)}.")
     key_tokens = _check_matrix(patterns[0], query_tokens, key_tokens, "pattern")
     n_head = patterns.shape[0]
-    ncols = int(np.ceil(np.sqrt(n_head)))
-    nrows = int(np.ceil(n_head / ncols))
     labelled = len(key_tokens) <= 16
-    fig, axes = new_figure(nrows, ncols, width=2.4 * ncols + 1.2, height=2.4 * nrows + (0.8 if labelled else 0.3))
+    side = (label_room(query_tokens) if labelled else 0) + 1.2
+    # labels every other token, if need be: the heads side by side matter more than every label
+    ncols, nrows, size = panel_layout(n_head, _panel_room(len(key_tokens), False) / 2 if labelled else 1.6,
+                                      max_cols=int(np.ceil(np.sqrt(n_head))), side_in=side, min_panel_in=1.6)
+    fig, axes = new_figure(nrows, ncols, width=ncols * size + side,
+                           height=nrows * (size + 0.5) + (label_room(key_tokens) if labelled else 0) + 0.6, layout="compressed")
     for h, ax in enumerate(axes.flat):
         if h >= n_head:
             ax.remove()  # an empty cell of the grid
@@ -168,11 +184,11 @@ def head_grid(patterns: torch.Tensor, query_tokens, key_tokens=None, *, title: s
         row, col = divmod(h, ncols)
         last_in_column = h + ncols >= n_head
         if labelled and col == 0:
-            set_token_ticks(ax, query_tokens, "y")
+            set_token_ticks(ax, query_tokens, "y", length_in=size)
         else:
             ax.set_yticks([])
         if labelled and last_in_column:
-            set_token_ticks(ax, key_tokens, "x")
+            set_token_ticks(ax, key_tokens, "x", length_in=size)
         else:
             ax.set_xticks([])
     fig.colorbar(image, ax=fig.axes, label="attention weight", shrink=0.6)
@@ -197,13 +213,16 @@ def query_row_bars(pattern: torch.Tensor, query: int, query_tokens, key_tokens=N
     fig, axes = new_figure(width=max(5.0, 1.5 + 0.45 * min(T_all, 40)), height=3.8)
     ax = axes[0, 0]
     bars = ax.bar(np.arange(T_all), row, color=["#bbbbbb" if f else "#2b6cb0" for f in future])
+    top = max(float(row.max()), 0.05) * 1.3  # the axis runs to the tallest bar, with room for its label
     for x, (value, is_future) in enumerate(zip(row, future)):
         if T_all <= 24:
-            text = "masked" if is_future else f"{value:.0%}"
-            ax.text(x, value + 0.02, text, ha="center", va="bottom", fontsize="x-small", rotation=90 if is_future else 0,
-                    color="#777777" if is_future else "black")
+            if is_future:  # no bar: the label sits on the axis
+                ax.text(x, 0.02, "masked", ha="center", va="bottom", fontsize="x-small", rotation=90, color="#777777",
+                        transform=ax.get_xaxis_transform())
+            else:
+                ax.text(x, value + 0.02 * top, f"{value:.0%}", ha="center", va="bottom", fontsize="x-small")
     set_token_ticks(ax, key_tokens, "x")
-    ax.set_ylim(0, 1.12)
+    ax.set_ylim(0, top)
     ax.set_ylabel("attention weight")
     ax.set_xlabel("key (looked at)")
     ax.set_title(title or f"where {quoted_token(query_tokens[query])} (position {query}) looks; the bars sum to 1")
@@ -248,14 +267,16 @@ def masked_vs_unmasked(causal: torch.Tensor, unmasked: torch.Tensor, tokens, *, 
     _check_matrix(causal, tokens, None, "pattern")
     _check_matrix(unmasked, tokens, None, "pattern")
     annotate = len(tokens) <= MAX_ANNOTATED
-    size = 2.5 + 0.35 * min(len(tokens), 24)
-    fig, axes = new_figure(1, 2, width=2 * size + 1.2, height=size + 0.5)
-    for i, (ax, pattern, name) in enumerate(zip(axes[0], (causal, unmasked),
-                                                ("GPT-2: causal mask, no looking ahead", "BERT-style: no mask"))):
+    side = label_room(tokens) + 0.8
+    cols, rows, size = panel_layout(2, _panel_room(len(tokens), annotate), max_cols=2, side_in=side)
+    fig, axes = new_figure(rows, cols, width=cols * size + side,
+                           height=rows * (size + label_room(tokens) + 1.2) + 0.6 + (0.5 if title else 0), layout="compressed")
+    for i, (ax, pattern, name) in enumerate(zip(axes.flat, (causal, unmasked),
+                                                ("GPT-2: causal mask,\nno looking ahead", "BERT-style:\nno mask"))):
         image = _pattern_image(ax, to_numpy(pattern), annotate)
-        _label_axes(ax, tokens, tokens, ylabels=i == 0)
+        _label_axes(ax, tokens, tokens, ylabels=i % cols == 0, size=size)
         ax.set_title(name)
-    fig.colorbar(image, ax=list(axes[0]), label="attention weight", shrink=0.8)
+    fig.colorbar(image, ax=list(axes.flat), label="attention weight", shrink=0.8, location="bottom")
     if title:
         fig.suptitle(title)
     return fig
@@ -268,6 +289,8 @@ def head_scores_heatmap(scores, *, title: str | None = None):
     ``scores`` is a :class:`~gpt2lab.analysis.head_scores.HeadScores`; each panel is on the 0-to-1 scale and marks
     its strongest head with a ring.
     """
+    from matplotlib.ticker import MaxNLocator
+
     from gpt2lab.analysis.head_scores import KINDS
 
     n_layer, n_head = scores.previous_token.shape
@@ -279,8 +302,8 @@ def head_scores_heatmap(scores, *, title: str | None = None):
         ax.scatter([head], [layer], s=160, facecolors="none", edgecolors="#d1495b", linewidths=2)
         ax.set_title(f"{kind.replace('_', '-')}\nbest: {layer}.{head} = {best:.2f}", fontsize="medium")
         ax.set_xlabel("head")
-        ax.set_xticks(range(n_head))
-        ax.set_yticks(range(n_layer))
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # every head, or every other: as many as fit
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylabel("layer")
     fig.colorbar(image, ax=list(axes[0]), label="score (mean attention weight)", shrink=0.8)
     if title:

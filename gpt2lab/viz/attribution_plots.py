@@ -11,7 +11,7 @@ import numpy as np
 
 from gpt2lab.analysis.attribution import LogitAttribution
 from gpt2lab.analysis.patching import PatchingResult
-from gpt2lab.viz.figures import new_figure, set_token_ticks, styled, to_numpy
+from gpt2lab.viz.figures import label_room, new_figure, set_token_ticks, styled, text_em_in, to_numpy
 from gpt2lab.viz.labels import quoted_token, token_label
 
 KIND_COLOURS = {"embeddings": "#7f7f7f", "head": "#1f77b4", "attn bias": "#9ecae1", "mlp": "#ff7f0e"}
@@ -35,7 +35,7 @@ def attribution_bars(attribution: LogitAttribution, k: int = 12, *, title: str |
     ax.invert_yaxis()
     ax.axvline(0, color="black", linewidth=0.8)
     ax.set_xlabel(f"direct share of the logit of {quoted_token(attribution.token)}")
-    ax.set_title(title or (f"why {quoted_token(attribution.token)} at position {attribution.position}: "
+    ax.set_title(title or (f"why {quoted_token(attribution.token)} at position {predicted_position(attribution)}: "
                            f"logit {attribution.logit:.2f} (LayerNorm bias {attribution.ln_bias_share:+.2f})"),
                  fontsize="medium")
     return fig
@@ -67,11 +67,12 @@ def patching_heatmap(result: PatchingResult, *, title: str | None = None):
     """
     grid = to_numpy(result.recovered)  # (n_layer + 1, T)
     n_rows, T = grid.shape
-    fig, axes = new_figure(width=max(5.0, 2.0 + 0.45 * T), height=1.8 + 0.35 * n_rows)
+    columns = [c if c == k else f"{c}/{k}" for c, k in zip(result.clean_tokens, result.corrupted_tokens)]
+    em = text_em_in()  # rows and labels sized to the display mode's text
+    fig, axes = new_figure(width=max(5.0, 2.0 + 0.45 * T), height=2.2 + 1.8 * em * n_rows + label_room(columns))
     ax = axes[0, 0]
     limit = max(1.0, float(np.abs(grid).max()))
     image = ax.imshow(grid, cmap="RdBu_r", vmin=-limit, vmax=limit, aspect="auto")
-    columns = [c if c == k else f"{c}/{k}" for c, k in zip(result.clean_tokens, result.corrupted_tokens)]
     set_token_ticks(ax, columns, axis="x")
     ax.set_yticks(range(n_rows), result.rows)
     ax.set_xlabel("position patched (clean / corrupted token)")
@@ -81,7 +82,17 @@ def patching_heatmap(result: PatchingResult, *, title: str | None = None):
     return fig
 
 
+def predicted_position(attribution: LogitAttribution) -> int:
+    """Where the explained token goes in the text: one after the position read.
+
+    Every view names a predicted token by its own position (0-based), as the generation stepper's chart
+    does: the logits read at position 17 choose the token at position 18.
+    """
+    return attribution.position + 1
+
+
 def attribution_text(attribution: LogitAttribution, k: int = 5) -> str:
     """One line for a caption or a panel: the k largest shares, in words."""
     parts = ", ".join(f"{label} {share:+.2f}" for label, share in attribution.top(k))
-    return f"logit of {token_label(attribution.token)} = {attribution.logit:.2f}; largest direct shares: {parts}"
+    return (f"logit of {token_label(attribution.token)} at position {predicted_position(attribution)} = "
+            f"{attribution.logit:.2f}; largest direct shares: {parts}")

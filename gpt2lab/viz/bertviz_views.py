@@ -37,6 +37,7 @@ from gpt2lab.model.names import block_stage
 
 MAX_TOKENS = 40  # tokens shown; the first ones, whose attention the causal mask keeps intact
 MAX_WEIGHTS = 100_000  # attention weights sent to the browser (layers x heads x T x T)
+MODEL_VIEW_WIDTH = 780  # pixels: the model view fits a notebook's output at 1280x800 (gpt2lab.viz.presenter)
 DECIMALS = 4  # weights are rounded to this many decimals: the drawing cannot show more, and the page is 4x smaller
 
 # where installed packages keep the three scripts bertviz asks a CDN for: (package, path inside it)
@@ -195,8 +196,15 @@ def _bertviz_html(kind: str, chosen: BertvizInput) -> str:
         return bertviz.head_view(attention=full, tokens=chosen.tokens, include_layers=chosen.layers,
                                  html_action="return").data
     full = _at_true_indices(chosen, heads_too=True)
-    return bertviz.model_view(attention=full, tokens=chosen.tokens, include_layers=chosen.layers,
+    html = bertviz.model_view(attention=full, tokens=chosen.tokens, include_layers=chosen.layers,
                               include_heads=chosen.heads, display_mode="light", html_action="return").data
+    return fit_model_view(html)
+
+
+def fit_model_view(html: str) -> str:
+    """The model view drawn :data:`MODEL_VIEW_WIDTH` pixels wide: bertviz draws it 970 px wide, wider than a
+    notebook at a projector's 1280x800, and its right-hand heads would be cut off."""
+    return html.replace("const DIV_WIDTH = 970;", f"const DIV_WIDTH = {MODEL_VIEW_WIDTH};")
 
 
 def _at_true_indices(chosen: BertvizInput, heads_too: bool) -> tuple:

@@ -45,3 +45,17 @@ def short_label(token: str, width: int = 14) -> str:
     axis or a table: ``short_label(" acknowledgement", 8) == "·acknow…"``."""
     label = token_label(token)
     return label if len(label) <= width else label[: width - 1] + "…"
+
+
+def plural(n: int, word: str) -> str:
+    """A count with its noun, in the right number: ``plural(1, "token") == "1 token"``,
+    ``plural(8192, "token") == "8,192 tokens"``."""
+    return f"{n:,} {word}{'s' * (n != 1)}"
+
+
+def share_label(p: float) -> str:
+    """A probability as a short percentage that never reads 0% for a token that can still be drawn:
+    ``share_label(0.256) == "26%"``, ``share_label(0.003) == "<1%"``, ``share_label(0.0) == "0%"``."""
+    if 0 < p < 0.005:
+        return "<1%"
+    return f"{p:.0%}"

@@ -21,8 +21,8 @@ import torch
 from IPython.display import HTML
 from matplotlib.figure import Figure
 
-from gpt2lab.viz.figures import LabFigure, new_figure, styled
-from gpt2lab.viz.labels import short_label, token_label
+from gpt2lab.viz.figures import LabFigure, new_figure, panel_layout, styled, text_em_in
+from gpt2lab.viz.labels import plural, short_label, token_label
 
 KEPT_COLOUR = "#1f77b4"  # blue: survives the filters
 CUT_COLOUR = "#c7c7c7"  # grey: cut by top-k / top-p (or not the argmax, for greedy)
@@ -81,11 +81,9 @@ def next_token_chart(
         raise LabError(f"probs and filtered must have one value per token ({n}), not {tuple(probs.shape)} and {tuple(filtered.shape)}; pass two (vocab,) tensors.")
     ranks = ranks if ranks is not None else list(range(1, n + 1))
     kept = (filtered > 0).tolist()
-    width, height = figsize or (6.4, 0.95 + 0.28 * n)
-    fig = LabFigure(figsize=(width, height))
-    ax = fig.subplots()
-    # fixed margins in inches, not constrained layout: this chart is redrawn at every step, and fast
-    fig.subplots_adjust(left=1.7 / width, right=1 - 0.15 / width, top=1 - 0.35 / height, bottom=0.5 / height)
+    width, height = figsize or (6.4, 1.5 + 1.45 * text_em_in() * n)  # a row per token, at the mode's text size
+    fig, axes = new_figure(width=width, height=height)
+    ax = axes[0, 0]
     y = list(range(n))
     colours = [CHOSEN_COLOUR if i == chosen else (KEPT_COLOUR if kept[i] else CUT_COLOUR) for i in y]
     ax.barh(y, filtered.tolist(), color=colours, height=0.7, label="drawn with (after filters)")
@@ -118,26 +116,45 @@ def compare_settings_chart(tokens: list[str], columns: list[tuple[str, torch.Ten
     """The same rows under several settings, side by side: one panel per (label, filtered (n,)) column.
 
     A cut token has no bar and a grey ✗. ``probs`` (n,), if given, is drawn as the dotted raw outline in
-    every panel; ``n_kept`` adds "k tokens kept" (over the whole vocabulary) to each panel's title.
+    every panel; ``n_kept`` adds "k kept" (over the whole vocabulary) to each panel's title. Each panel's
+    probability axis runs to its own largest bar, so a flat distribution (temperature 1.5) is as easy to
+    read as a sharp one; the ticks give the scale. As many panels sit side by side as the page allows.
     """
+    from matplotlib.ticker import MaxNLocator
+
     n = len(tokens)
-    fig, axes = new_figure(1, len(columns), width=2.3 * len(columns) + 1.2, height=0.9 + 0.28 * n, sharey=True)
+    raw = torch.as_tensor(probs).float() if probs is not None else None
+    labels = [token_label(t) for t in tokens]
+    label_in = min(max((len(t) for t in labels), default=1), 16) * 0.62 * text_em_in() + 0.3
+    ncols, nrows, panel = panel_layout(len(columns), 10 * text_em_in(), max_cols=len(columns),
+                                       side_in=label_in + 0.2, min_panel_in=1.4)
+    row_in = max(1.2, n * 1.25 * text_em_in()) + 1.3  # bars, two title lines, the axis label
+    fig, axes = new_figure(nrows, ncols, width=ncols * panel + label_in + 0.2, height=nrows * row_in, sharey=True)
     y = list(range(n))
-    for index, (ax, (label, filtered)) in enumerate(zip(axes[0], columns)):
+    panels = list(axes.flat)
+    for extra in panels[len(columns):]:
+        extra.remove()  # an empty cell of the grid
+    for index, (ax, (label, filtered)) in enumerate(zip(panels, columns)):
         filtered = torch.as_tensor(filtered).float()
         kept = (filtered > 0).tolist()
         ax.barh(y, filtered.tolist(), color=[KEPT_COLOUR if k else CUT_COLOUR for k in kept], height=0.7)
-        if probs is not None:
-            ax.barh(y, torch.as_tensor(probs).float().tolist(), fill=False, edgecolor=RAW_COLOUR, linestyle=":", height=0.7)
+        top = float(filtered.max())
+        if raw is not None:
+            ax.barh(y, raw.tolist(), fill=False, edgecolor=RAW_COLOUR, linestyle=":", height=0.7)
+            top = max(top, float(raw.max()))
         for row, k in enumerate(kept):
             if not k:
-                ax.text(0.01, row, "✗ cut", color="#999999", va="center", fontsize="small", transform=ax.get_yaxis_transform())
-        ax.set_xlim(0, 1)
+                ax.text(0.02, row, "✗ cut", color="#999999", va="center", fontsize="small", transform=ax.get_yaxis_transform())
+        ax.set_xlim(0, max(top, 1e-9) * 1.1)
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=3, prune="upper"))
         title = label if n_kept is None else f"{label}\n{n_kept[index]:,} kept"
         ax.set_title(title, fontsize="medium")
         ax.set_xlabel("probability")
-    axes[0][0].set_yticks(y, [token_label(t) for t in tokens])
-    axes[0][0].invert_yaxis()
+        if index % ncols == 0:
+            ax.set_yticks(y, labels)
+        else:
+            ax.tick_params(axis="y", labelleft=False)
+    panels[0].invert_yaxis()
     return fig
 
 
@@ -276,12 +293,14 @@ def compare_settings_html(tokens: list[str], columns: list[tuple[str, torch.Tens
     Same inputs as :func:`compare_settings_chart`. Cell shading grows with the probability.
     """
     cell = "border:1px solid #ccc;padding:1px 6px;text-align:right;white-space:pre;"
-    head = f'<th style="{cell}text-align:left">token</th>'
+    # headings wrap between words, so the table fits a notebook's width even in presenter mode
+    th = "border:1px solid #ccc;padding:1px 6px;text-align:right;white-space:normal;vertical-align:bottom;"
+    head = f'<th style="{th}text-align:left">token</th>'
     if probs is not None:
-        head += f'<th style="{cell}">raw p</th>'
+        head += f'<th style="{th}">raw p</th>'
     for index, (label, _) in enumerate(columns):
         kept = "" if n_kept is None else f"<br><span style='font-weight:normal'>{n_kept[index]:,} kept</span>"
-        head += f'<th style="{cell}">{escape(label)}{kept}</th>'
+        head += f'<th style="{th}">{escape(label)}{kept}</th>'
     body = []
     for row, token in enumerate(tokens):
         cells = f'<td style="{cell}text-align:left">{escape(short_label(token, 18))}</td>'
@@ -294,7 +313,8 @@ def compare_settings_html(tokens: list[str], columns: list[tuple[str, torch.Tens
             else:
                 cells += f'<td style="{cell}color:#aaa">cut</td>'
         body.append(f"<tr>{cells}</tr>")
-    return HTML(f'<table style="{_FONT}border-collapse:collapse;color:inherit"><tr>{head}</tr>{"".join(body)}</table>')
+    return HTML(f'<table style="{_FONT}border-collapse:collapse;color:inherit;max-width:100%"><tr>{head}</tr>'
+                f'{"".join(body)}</table>')
 
 
 # --- one-call charts for notebooks: a distribution, or a comparison, and a function naming the tokens ---------
@@ -362,6 +382,8 @@ def pipeline_html(dist, token_strings, n_examples: int = 5) -> HTML:
     (by the raw probabilities) of the tokens it cut.
     """
     stages = dist.stages()
+    cell = "padding:1px 0.6em;text-align:left;"  # numbers right-aligned with room between them: never "8,1740"
+    number = "padding:1px 0.6em;text-align:right;white-space:nowrap;"
     rows = []
     for (_, before), (name, after) in zip(stages, stages[1:]):
         cut = torch.isfinite(before) & ~torch.isfinite(after)  # (vocab,)
@@ -372,9 +394,10 @@ def pipeline_html(dist, token_strings, n_examples: int = 5) -> HTML:
             ids = torch.topk(torch.where(cut, dist.probs, torch.zeros_like(dist.probs)), min(n_examples, n_cut)).indices.tolist()
             examples = ", ".join(f"<code>{escape(token_label(t))}</code>" for t in token_strings(ids))
         left = int(torch.isfinite(after).sum())
-        rows.append(f"<tr><td>{escape(name)}</td><td>{n_cut:,}</td><td>{n_changed:,}</td><td>{left:,}</td><td>{examples}</td></tr>")
+        rows.append(f'<tr><td style="{cell}">{escape(name)}</td><td style="{number}">{n_cut:,}</td>'
+                    f'<td style="{number}">{n_changed:,}</td><td style="{number}">{left:,}</td><td style="{cell}">{examples}</td></tr>')
     return HTML(
-        '<table style="border-collapse:collapse"><tr><th style="text-align:left">stage</th><th>cut</th>'
-        "<th>changed</th><th>left</th><th style='text-align:left'>likeliest tokens it cut</th></tr>"
-        + "".join(rows) + f"</table><div>Drawn from {dist.n_kept:,} tokens under {escape(dist.settings.describe())}.</div>"
+        f'<table style="border-collapse:collapse"><tr><th style="{cell}">stage</th><th style="{number}">cut</th>'
+        f'<th style="{number}">changed</th><th style="{number}">left</th><th style="{cell}">likeliest tokens it cut</th></tr>'
+        + "".join(rows) + f"</table><div>Drawn from {plural(dist.n_kept, 'token')} under {escape(dist.settings.describe())}.</div>"
     )

@@ -4,7 +4,8 @@ Every token after the first is shaded by the rank the model gave it at its posit
 10, yellow for the top 100, red for the top 1,000, purple beyond (the colours of GLTR, Gehrmann et al.
 2019). Hovering a token shows its probability, its rank and the model's top alternatives there (the
 ``title`` attribute); clicking it opens the same in a ``<details>`` element, so it also works on a
-touch screen and in a static export. Inline CSS only: no script, nothing fetched from a CDN.
+touch screen and in a static export; it opens over the lines below, so the sentence stays whole. Inline CSS (and one style rule that makes room under an opened token) only: no script, nothing fetched
+from a CDN.
 
     surprisal_html(lab.surprisal(text))
     surprisal_comparison_html([tiny.surprisal(text), gpt2.surprisal(text)])   # two models, side by side
@@ -24,6 +25,11 @@ BUCKET_COLOURS = ("#b7f0b1", "#fff3a0", "#ffb8b8", "#dcc6ff")
 BUCKET_NAMES = ("top 10", "top 100", "top 1,000", "beyond 1,000")
 _FONT = "font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;"
 _CHIP = "display:inline-block;vertical-align:top;margin:1px;padding:0 3px;border-radius:3px;color:#111;"
+# an opened token's alternatives float over the lines below it, so the sentence never splits apart
+# ... and the view makes room under its last line while one is open (an output clips what runs past its end)
+_ROOM_FOR_POPUP = "<style>.gpt2lab-surprisal:has(details[open]) { padding-bottom: 11em; }</style>"
+_POPUP = ("position:absolute;top:100%;left:0;z-index:10;min-width:12em;white-space:nowrap;background:#fff;color:#111;"
+          "font-size:85%;border:1px solid #aaa;padding:2px 6px;border-radius:4px;box-shadow:0 2px 6px rgba(0,0,0,0.25)")
 
 
 def _legend() -> str:
@@ -48,10 +54,10 @@ def surprisal_chips(s: Surprisal) -> str:
         rows = "".join(f"<li>{escape(a)}</li>" for a in alternatives)
         chips.append(
             f'<details class="gpt2lab-surprisal-token" data-rank="{rank}" data-bucket="{bucket}" '
-            f'style="display:inline-block;vertical-align:top;margin:0">'
+            f'style="display:inline-block;vertical-align:top;margin:0;position:relative">'
             f'<summary title="{escape(tip)}" style="{_CHIP}background:{BUCKET_COLOURS[bucket]};list-style:none;cursor:pointer">'
             f'{escape(token_label(token))}</summary>'
-            f'<div style="font-size:85%;border:1px solid #aaa;padding:2px 6px;border-radius:4px">p = {p:.2%}, rank {rank:,}'
+            f'<div style="{_POPUP}">p = {p:.2%}, rank {rank:,}'
             f'<br>expected:<ol style="margin:0;padding-left:18px">{rows}</ol></div></details>')
     return "".join(chips)
 
@@ -67,7 +73,7 @@ def _summary(s: Surprisal) -> str:
 
 def surprisal_html(s: Surprisal) -> HTML:
     """One model's surprisal of a text: a legend, the coloured text, and its perplexity."""
-    return HTML(f'<div class="gpt2lab-surprisal" style="{_FONT}line-height:1.6">{_legend()}'
+    return HTML(f'{_ROOM_FOR_POPUP}<div class="gpt2lab-surprisal" style="{_FONT}line-height:1.6">{_legend()}'
                 f'<div>{_summary(s)}</div><div>{surprisal_chips(s)}</div></div>')
 
 
@@ -75,5 +81,5 @@ def surprisal_comparison_html(readings: list[Surprisal]) -> HTML:
     """Several models on the same text, side by side (each with its own tokens: tokenizers may differ)."""
     columns = "".join(f'<div style="flex:1 1 0;min-width:240px;border:1px solid #ccc;border-radius:4px;padding:4px 8px">'
                       f'<div>{_summary(s)}</div><div>{surprisal_chips(s)}</div></div>' for s in readings)
-    return HTML(f'<div class="gpt2lab-surprisal" style="{_FONT}line-height:1.6">{_legend()}'
+    return HTML(f'{_ROOM_FOR_POPUP}<div class="gpt2lab-surprisal" style="{_FONT}line-height:1.6">{_legend()}'
                 f'<div style="display:flex;gap:8px;flex-wrap:wrap">{columns}</div></div>')

@@ -3,17 +3,18 @@
 Built from core ipywidgets only (Text, IntSlider, Dropdown, ToggleButtons, HTML), so it works in
 JupyterLab 4, Notebook 7 and Colab with no extra widget manager. Every control is reachable with Tab and
 driven by the keyboard: arrow keys move the sliders and the toggle buttons, the dropdown opens with
-Space or Alt+Down. All drawing is done by :mod:`gpt2lab.viz.attention_plots`; this module only wires
-controls to it, and shows each figure as a PNG (with alt text) in an HTML widget.
+Space or Alt+Down. This module only wires controls to the views: on screen they are drawn as HTML by
+:mod:`gpt2lab.viz.attention_html` (redrawn in milliseconds at every slider move, sized with the text in
+every display mode); the same view as a matplotlib figure from :mod:`gpt2lab.viz.attention_plots`
+(``explorer.figure``) is drawn only when it is saved for a slide.
 
     explorer = AttentionExplorer(lab, "The cat sat on the mat")
     explorer                    # shows it in a notebook
-    explorer.layer.value = 1    # what moving the slider does; the figure is redrawn at once
+    explorer.layer.value = 1    # what moving the slider does; the view is redrawn at once
 """
 
 from __future__ import annotations
 
-import base64
 from html import escape
 
 import ipywidgets as widgets
@@ -21,12 +22,12 @@ import ipywidgets as widgets
 from gpt2lab.analysis.ablation import ablation_effect
 from gpt2lab.errors import LabError
 from gpt2lab.analysis.unmasked_attention import unmasked_pattern
+from gpt2lab.viz import attention_html as views
 from gpt2lab.viz import attention_plots as plots
 from gpt2lab.viz.ablation_views import ablation_table_html
-from gpt2lab.viz.figures import figure_png
 from gpt2lab.viz.labels import quoted_token, token_label
 from gpt2lab.viz.presenter import themed
-from gpt2lab.widgets.controls import SaveControl
+from gpt2lab.widgets.controls import SaveControl, error_html, wrapping_row
 
 MAX_TOKENS = 48  # more rows and columns than this make every heatmap unreadable
 # (label on the button, key): what the figure shows
@@ -58,16 +59,15 @@ class AttentionExplorer:
         self.lab = lab
         self.max_tokens = max_tokens
         self.trace = None  # the last text that traced without error
-        self.figure = None  # the figure drawn last (tests and curious learners can inspect it)
         self._drawing_paused = False
         config = lab.config
 
         self.text = widgets.Text(value=text, description="Text", continuous_update=False,
                                  placeholder="Type a text and press Enter", layout=widgets.Layout(width="95%"))
         self.layer = widgets.IntSlider(value=layer, min=0, max=config.n_layer - 1, description="Layer",
-                                       continuous_update=False)
+                                       continuous_update=False, layout=widgets.Layout(width="20em"))
         self.head = widgets.IntSlider(value=head, min=0, max=config.n_head - 1, description="Head",
-                                      continuous_update=False)
+                                      continuous_update=False, layout=widgets.Layout(width="20em"))
         self.query = widgets.Dropdown(description="Query token", options=[],
                                       style={"description_width": "initial"})
         self.show = widgets.ToggleButtons(options=VIEWS, value=view, description="Show", tooltips=list(VIEW_TIPS),
@@ -83,10 +83,10 @@ class AttentionExplorer:
         for control in (self.layer, self.head, self.query, self.show):
             control.observe(self.redraw, names="value")
         self.switch_off.observe(lambda _: self.show_ablation(), names="value")
-        self.save = SaveControl(lambda: self.figure, "attention.png")  # the figure shown, for a slide
+        self.save = SaveControl(lambda: self.figure, "attention.png")  # the view shown, as a figure for a slide
         self.view = widgets.VBox([
             self.text,
-            widgets.HBox([self.layer, self.head, self.query]),
+            wrapping_row([self.layer, self.head, self.query]),
             self.show,
             self.message,
             self.picture,
@@ -94,7 +94,7 @@ class AttentionExplorer:
             self.switch_off,
             self.ablation,
         ])
-        themed(self.view)  # the gpt2lab class, and the display mode's style inside (Colab)
+        themed(self.view, redraw=self.redraw)  # the gpt2lab class, and the display mode's style inside (Colab)
         self.on_text_change()
 
     def _repr_mimebundle_(self, **kwargs):
@@ -111,7 +111,8 @@ class AttentionExplorer:
                                f"{self.max_tokens}, so please shorten it.")
             trace = self.lab.trace(self.text.value, keep=["blocks.*.attn.*"])
         except LabError as error:
-            self.message.value = _error_html(str(error))
+            self.message.value = error_html(str(error))
+            self.picture.value = self.ablation.value = ""  # the sentence replaces the views
             return
         self.message.value = ""
         self.trace = trace
@@ -132,14 +133,21 @@ class AttentionExplorer:
         self.head.disabled = kind not in USES_HEAD
         self.query.disabled = kind not in USES_QUERY
         try:
-            self.figure, alt = self.make_figure(kind)
+            html, alt = self.make_view(kind)
         except LabError as error:
-            self.message.value = _error_html(str(error))
+            self.message.value = error_html(str(error))
+            self.picture.value = self.ablation.value = ""
             return
         self.message.value = ""
-        png = base64.b64encode(figure_png(self.figure)).decode("ascii")
-        self.picture.value = f'<img src="data:image/png;base64,{png}" alt="{escape(alt)}" style="max-width:100%">'
+        self.picture.value = f'<div role="img" aria-label="{escape(alt)}">{html}</div>'
         self.show_ablation()
+
+    @property
+    def figure(self):
+        """The view shown, as a matplotlib figure (what Save PNG/SVG writes), or None before a good text."""
+        if self.trace is None:
+            return None
+        return self.make_figure(self.show.value)[0]
 
     def show_ablation(self) -> None:
         """With "switch this head off" pressed: the next-token distribution with and without the chosen head."""
@@ -150,6 +158,34 @@ class AttentionExplorer:
         self.ablation.value = ablation_table_html(effect).data
 
     # -- helpers -------------------------------------------------------------------------------------
+
+    def make_view(self, kind: str) -> tuple[str, str]:
+        """The HTML of one view of the current trace, and a one-sentence description of it (alt text)."""
+        trace, layer, head, query = self.trace, self.layer.value, self.head.value, self.query.value
+        tokens = trace.tokens
+        where = f"layer {layer}, head {head}"
+        if kind == "pattern":
+            return (views.pattern_html(trace["attn.pattern", layer][head], tokens, title=f"{where}: attention pattern"),
+                    f"Attention pattern of {where}, {len(tokens)} tokens.")
+        if kind == "mask":
+            return (views.mask_steps_html(trace["attn.scores", layer][head], trace["attn.pattern", layer][head], tokens,
+                                          title=f"{where}: from scores to pattern"),
+                    f"Scores, masked scores and softmax pattern of {where}.")
+        if kind == "grid":
+            return (views.head_grid_html(trace["attn.pattern", layer], tokens, title=f"layer {layer}: every head"),
+                    f"Attention patterns of all heads of layer {layer}.")
+        if kind == "row":
+            return (views.query_row_html(trace["attn.pattern", layer][head], query, tokens,
+                                         title=f"{where}: where {quoted_token(tokens[query])} looks"),
+                    f"Attention weights of query token {query} in {where}, one bar per key.")
+        if kind == "qkv":
+            q, k, v = (trace["attn." + name, layer][head, query] for name in ("q", "k", "v"))
+            return views.qkv_html(q, k, v, tokens[query]), f"Query, key and value vectors of token {query} in {where}."
+        if kind == "unmasked":
+            unmasked = unmasked_pattern(trace["attn.scores", layer])[head]  # (T, T)
+            return (views.masked_vs_unmasked_html(trace["attn.pattern", layer][head], unmasked, tokens, title=where),
+                    f"Causal and unmasked attention patterns of {where}, side by side.")
+        raise LabError(f"There is no view called {kind!r}; choose one of {', '.join(k for _, k in VIEWS)}.")
 
     def make_figure(self, kind: str):
         """The figure for one view of the current trace, and a one-sentence description of it (alt text)."""
@@ -180,7 +216,3 @@ class AttentionExplorer:
             return figure, f"Causal and unmasked attention patterns of {where}, side by side."
         raise LabError(f"There is no view called {kind!r}; choose one of {', '.join(k for _, k in VIEWS)}.")
 
-
-def _error_html(sentence: str) -> str:
-    return (f'<div role="alert" style="border:1px solid #c00;background:#fdecea;color:#611a15;'
-            f'padding:4px 8px;border-radius:4px">{escape(sentence)}</div>')

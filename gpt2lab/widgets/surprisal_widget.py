@@ -5,7 +5,7 @@
 
 Core ipywidgets only (Textarea, IntSlider, Button, HTML). All drawing is done by
 :mod:`gpt2lab.viz.surprisal_views`; a learner's mistake (an empty text, one too long) shows as one
-sentence and the widget stays usable.
+sentence in place of the view, and the widget works again at the next good text.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import ipywidgets as widgets
 from gpt2lab.errors import LabError
 from gpt2lab.viz.presenter import themed
 from gpt2lab.viz.surprisal_views import surprisal_comparison_html, surprisal_html
-from gpt2lab.widgets.controls import error_html
+from gpt2lab.widgets.controls import error_html, wrapping_row
 
 MAX_TOKENS = 400  # longer texts are slow to colour and hard to read
 
@@ -32,14 +32,14 @@ class SurprisalWidget:
         self.text = widgets.Textarea(value=text, description="Text", placeholder="Paste a text and press Read",
                                      layout=widgets.Layout(width="95%", height="80px"))
         self.top_k = widgets.IntSlider(value=top_k, min=1, max=10, description="Alternatives", continuous_update=False,
-                                       style={"description_width": "initial"})
+                                       style={"description_width": "initial"}, layout=widgets.Layout(width="24em"))
         self.read_button = widgets.Button(description="Read", icon="eye", tooltip="colour the text by surprisal")
         self.message = widgets.HTML()
         self.output = widgets.HTML()
         self.output.add_class("gpt2lab-surprisal-view")
         self.read_button.on_click(lambda _: self.read())
         self.top_k.observe(lambda _: self.read(), names="value")
-        self.view = widgets.VBox([self.text, widgets.HBox([self.read_button, self.top_k]), self.message, self.output])
+        self.view = widgets.VBox([self.text, wrapping_row([self.read_button, self.top_k]), self.message, self.output])
         themed(self.view)
         self.read()
 
@@ -47,7 +47,7 @@ class SurprisalWidget:
         return self.view._repr_mimebundle_(**kwargs)
 
     def read(self) -> bool:
-        """Colour the current text; on a learner's mistake, say why and keep the last view. True if it worked."""
+        """Colour the current text; on a learner's mistake, say why in place of the view. True if it worked."""
         try:
             for lab in self.labs:
                 n = len(lab.encode(self.text.value))
@@ -56,6 +56,7 @@ class SurprisalWidget:
             readings = [lab.surprisal(self.text.value, top_k=self.top_k.value) for lab in self.labs]
         except LabError as error:
             self.message.value = error_html(str(error))
+            self.output.value = ""  # the sentence replaces the view
             return False
         self.message.value = ""
         self.readings = readings

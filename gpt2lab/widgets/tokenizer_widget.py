@@ -14,8 +14,6 @@ Tab and driven with the keyboard (arrow keys move the slider). All drawing is do
 
 from __future__ import annotations
 
-from html import escape
-
 import ipywidgets as widgets
 
 from gpt2lab.tokenizer.bpe_training import TrainingRun, train_bpe
@@ -24,6 +22,7 @@ from gpt2lab.tokenizer.bpe import BPETokenizer, EncodingWork
 from gpt2lab.viz.labels import token_label
 from gpt2lab.viz.token_chips import learned_merges_html, merge_steps_html, token_chips_html
 from gpt2lab.viz.presenter import themed
+from gpt2lab.widgets.controls import error_html, wrapping_row
 
 MAX_CHARS = 2_000  # more would be thousands of chips: slow to draw, and nothing more to learn
 DEFAULT_TEXT = "Hello world! GPT-2 reads bytes: naïve café 😀"
@@ -60,8 +59,9 @@ class TokenizerExplorer:
         self.summary = widgets.HTML()
         self.chips = widgets.HTML()
         self.message = widgets.HTML()  # learner errors appear here, in one sentence
-        self.word = widgets.Dropdown(description="Word", options=[], layout=widgets.Layout(width="50%"))
-        self.step = widgets.IntSlider(description="Merge step", min=0, max=0, value=0, continuous_update=True)
+        self.word = widgets.Dropdown(description="Word", options=[], layout=widgets.Layout(width="20em"))
+        self.step = widgets.IntSlider(description="Merge step", min=0, max=0, value=0, continuous_update=True,
+                                      layout=widgets.Layout(width="24em"))
         self.merges = widgets.HTML()
 
         self.text.observe(self.on_text_change, names="value")
@@ -71,7 +71,7 @@ class TokenizerExplorer:
         self.view = themed(widgets.VBox([
             self.text, self.show, self.message, self.summary, self.chips,
             widgets.HTML("<b>Step through the merges of one word</b> (pick it, then move the slider with ← →)"),
-            widgets.HBox([self.word, self.step]), self.merges,
+            wrapping_row([self.word, self.step]), self.merges,
         ]))
         self.on_text_change()
 
@@ -85,7 +85,8 @@ class TokenizerExplorer:
         try:
             self.work = self.encode(self.text.value)
         except LabError as error:
-            self.message.value = _error_html(str(error))
+            self.message.value = error_html(str(error))
+            self.summary.value = self.chips.value = self.merges.value = ""  # the sentence replaces the views
             return
         self.message.value = ""
         self.summary.value = _summary_html(self.work)
@@ -170,7 +171,8 @@ class BPETrainingExplorer:
                                f"most {self.max_chars:,}, so please shorten it.")
             self.run = train_bpe(self.text.value, self.num_merges)
         except LabError as error:
-            self.message.value = _error_html(str(error))
+            self.message.value = error_html(str(error))
+            self.summary.value = self.chips.value = self.table.value = ""
             return
         self.message.value = ""
         self.step.max = len(self.run.merges)
@@ -194,7 +196,3 @@ def _summary_html(work: EncodingWork) -> str:
     return (f"{len(work.text)} characters · {n_bytes} bytes · {len(work.pieces)} pre-tokens · "
             f"<b>{len(work.ids)} tokens</b>")
 
-
-def _error_html(sentence: str) -> str:
-    return (f'<div role="alert" style="border:1px solid #c00;background:#fdecea;color:#611a15;'
-            f'padding:4px 8px;border-radius:4px">{escape(sentence)}</div>')

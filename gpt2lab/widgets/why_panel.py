@@ -12,7 +12,6 @@ The generation stepper shows one under its chart (for its newest step). It stays
 
 from __future__ import annotations
 
-import base64
 from html import escape
 
 import ipywidgets as widgets
@@ -22,7 +21,7 @@ from gpt2lab.analysis.attribution import direct_logit_attribution
 from gpt2lab.errors import LabError
 from gpt2lab.viz.ablation_views import ablation_table_html
 from gpt2lab.viz.attribution_plots import attribution_bars, attribution_text
-from gpt2lab.widgets.controls import error_html, figure_png
+from gpt2lab.widgets.controls import error_html, figure_img_html
 
 N_BARS = 10  # contributors shown
 
@@ -40,6 +39,7 @@ class WhyThisTokenPanel:
         heads = [(f"L{layer} H{head}", (layer, head)) for layer in range(lab.config.n_layer) for head in range(lab.config.n_head)]
         self.enabled = widgets.Checkbox(value=False, description="Explain the newest token", indent=False)
         self.heads_off = widgets.SelectMultiple(options=heads, value=(), description="Heads off", rows=4,
+                                                style={"description_width": "initial"},
                                                 tooltip="switch these heads off (zero ablation); Ctrl/Shift-click for several")
         self.message = widgets.HTML()
         self.bars = widgets.HTML()
@@ -80,12 +80,11 @@ class WhyThisTokenPanel:
             self.effect = ablation_effect(self.lab, self.context_ids, heads) if heads else None
         except LabError as error:
             self.message.value = error_html(str(error))
+            self.bars.value = self.caption.value = self.ablation.value = ""  # the sentence replaces the views
             return
         self.message.value = ""
-        figure = attribution_bars(self.attribution, self.n_bars)
-        png = base64.b64encode(figure_png(figure)).decode("ascii")
         alt = attribution_text(self.attribution)
-        self.bars.value = f'<img src="data:image/png;base64,{png}" alt="{escape(alt)}" style="max-width:100%">'
+        self.bars.value = figure_img_html(attribution_bars(self.attribution, self.n_bars), alt)
         self.caption.value = f"<div>{escape(alt)}</div>"
         self.ablation.value = ablation_table_html(self.effect).data if self.effect is not None else (
             "<i>Pick heads above to switch them off and see the next-token distribution change.</i>")

@@ -101,6 +101,23 @@ def jupyter(tmp_path_factory):
         log.close()
 
 
+@pytest.fixture(autouse=True)
+def shut_down_kernels(request):
+    """After each test that used the session's JupyterLab, shut its kernels down: every notebook opened starts
+    one, and a kernel holding a model stays in memory until it is shut down (a dozen would fill this machine)."""
+    yield
+    if "jupyter" not in request.fixturenames:
+        return
+    import json
+
+    lab = request.getfixturevalue("jupyter")
+    with urllib.request.urlopen(f"{lab['base']}/api/kernels?token={lab['token']}", timeout=10) as answer:
+        kernels = json.load(answer)
+    for kernel in kernels:
+        urllib.request.urlopen(urllib.request.Request(f"{lab['base']}/api/kernels/{kernel['id']}?token={lab['token']}",
+                                                      method="DELETE"), timeout=30)
+
+
 @pytest.fixture(scope="session")
 def browser():
     from playwright.sync_api import sync_playwright

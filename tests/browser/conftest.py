@@ -3,4 +3,4 @@ JupyterLab for the whole session (a sync Playwright per module would clash with 
 
 The fixtures themselves live in browser_fixtures.py, beside the helpers the test modules import from it."""
 
-from browser_fixtures import browser, jupyter, page  # noqa: F401 (fixtures)
+from browser_fixtures import browser, jupyter, page, shut_down_kernels  # noqa: F401 (fixtures)

@@ -6,9 +6,11 @@ import time
 
 NOTEBOOK = ".jp-NotebookPanel:not(.lm-mod-hidden)"
 
-# Does every code cell of the visible notebook show an execution count, and is none still running?
+# Does every code cell of the visible notebook show an execution count, and is none still running? (A cell whose
+# code is folded away, like the Colab set-up cell, shows no count: the counts after it say that it ran.)
 ALL_CELLS_RAN = """() => {
-  const prompts = [...document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell .jp-InputPrompt')];
+  const prompts = [...document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell .jp-InputPrompt')]
+    .filter(p => !p.closest('.jp-CodeCell').querySelector('.jp-InputPlaceholder'));
   return prompts.length > 0 && prompts.every(p => /\\[\\d+\\]/.test(p.textContent));
 }"""
 ANY_CELL_RUNNING = """() => [...document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell .jp-InputPrompt')]
