@@ -70,13 +70,22 @@ class Row:
         return self.ours.median / self.reference.median if self.ours and self.reference else None
 
 
-def small_sized_lab(device) -> gpt2lab.Lab:
-    """A randomly initialised GPT-2-small-sized model (12 layers, 12 heads, 768 wide, 50,257 tokens)."""
+def small_sized_lab(device, **shape) -> gpt2lab.Lab:
+    """A randomly initialised GPT-2-small-sized model (12 layers, 12 heads, 768 wide, 50,257 tokens), built on
+    ``device`` ("cpu", "cuda", ...): a GPU model is made on the GPU, never built on the CPU and moved.
+
+    ``shape`` overrides GPT2Config fields (``n_layer=2``, ...), for a quick check of the plumbing.
+    """
     from transformers import GPT2Config, GPT2LMHeadModel
 
+    from gpt2lab.lab import pick_device
+
+    device = pick_device(device)
     torch.manual_seed(0)
-    model = GPT2LMHeadModel(GPT2Config(attn_implementation="eager")).eval()  # eval: a new model starts in train mode, with dropout on
-    return gpt2lab.Lab(model, load_tokenizer(GPT2_TOKENIZER_PATH, 50257), name="gpt2-small-sized (random)", device=device)
+    with torch.device(device):  # every parameter is created where the Lab will read it
+        model = GPT2LMHeadModel(GPT2Config(attn_implementation="eager", **shape)).eval()  # eval: dropout off
+    tokenizer = load_tokenizer(GPT2_TOKENIZER_PATH, model.config.vocab_size)
+    return gpt2lab.Lab(model, tokenizer, name="gpt2-small-sized (random)", device=device)
 
 
 def sync_for(device):
@@ -308,13 +317,21 @@ def bench_stepper(lab, runs: int) -> list[Row]:
     return [Row("3 stepper", f"one step on {lab.name}", t, None, None, {"target_ms": target_s * 1e3, "met": t.median < target_s})]
 
 
+def notebook_env(threads: int, model: str, device: str = "cpu") -> dict[str, str]:
+    """The environment a notebook kernel of a benchmark starts with: the model, its device, the CPU threads."""
+    env = {"OMP_NUM_THREADS": str(threads), "GPT2LAB_MODEL": model}
+    if torch.device(device).type != "cpu":
+        env["GPT2LAB_DEVICE"] = str(device)  # the whole course on the GPU, as a lecturer would set it
+    return env
+
+
 def bench_notebooks(threads: int, model: str | None = None, label: str = "the embedded model",
-                    target_s: float = 180) -> list[Row]:
+                    target_s: float = 180, device: str = "cpu") -> list[Row]:
     """5. Every notebook executed top to bottom (nbclient), on the embedded model or through GPT2LAB_MODEL."""
     sys.path.insert(0, str(ROOT / "tests"))
     from standin import execute_notebook
 
-    env = {"OMP_NUM_THREADS": str(threads), "GPT2LAB_MODEL": model or "tiny"}
+    env = notebook_env(threads, model or "tiny", device)
     rows, total = [], 0.0
     for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
         seconds = execute_notebook(path, **env)
@@ -325,7 +342,7 @@ def bench_notebooks(threads: int, model: str | None = None, label: str = "the em
     return rows
 
 
-def bench_course_on_standin(threads: int) -> list[Row]:
+def bench_course_on_standin(threads: int, device: str = "cpu") -> list[Row]:
     """6. The whole course on a random-weight stand-in with GPT-2 small's exact shapes (12 x 12 x 768, 50,257 tokens)."""
     import tempfile
 
@@ -334,7 +351,7 @@ def bench_course_on_standin(threads: int) -> list[Row]:
     with tempfile.TemporaryDirectory() as tmp:
         folder = build_standin(Path(tmp) / "gpt2-small-standin")
         return [Row("6 course", r.case, r.ours, None, None, r.extra)
-                for r in bench_notebooks(threads, str(folder), "the GPT-2-small stand-in", target_s=600)]
+                for r in bench_notebooks(threads, str(folder), "the GPT-2-small stand-in", target_s=600, device=device)]
 
 
 def print_table(rows: list[Row]) -> None:
@@ -399,7 +416,7 @@ def main(argv=None) -> None:
         rows += bench_stepper(tiny, 5 if args.quick else 20) + bench_stepper(lab, 3 if args.quick else 10)
         rows += bench_memory(lab, 64 if args.quick else 1024)
     if args.course_only or not (args.quick or args.skip_notebooks or args.forward_only):
-        rows += bench_notebooks(args.threads) + bench_course_on_standin(args.threads)
+        rows += bench_notebooks(args.threads, device=args.device) + bench_course_on_standin(args.threads, args.device)
     info = {"machine": machine(), "date": time.strftime("%Y-%m-%d"), "quick": args.quick, "device": args.device}
     print(json.dumps(info))
     print_table(rows)

@@ -26,6 +26,7 @@ from gpt2lab.viz.ablation_views import ablation_table_html
 from gpt2lab.viz.figures import figure_png
 from gpt2lab.viz.labels import quoted_token, token_label
 from gpt2lab.viz.presenter import themed
+from gpt2lab.viz.readable import first_heads, index_list
 from gpt2lab.widgets.controls import SaveControl
 
 MAX_TOKENS = 48  # more rows and columns than this make every heatmap unreadable
@@ -163,9 +164,13 @@ class AttentionExplorer:
             figure = plots.mask_steps(trace["attn.scores", layer][head], trace["attn.pattern", layer][head], tokens,
                                       title=f"{where}: from scores to pattern")
             return figure, f"Scores, masked scores and softmax pattern of {where}."
-        if kind == "grid":
-            figure = plots.head_grid(trace["attn.pattern", layer], tokens, title=f"layer {layer}: every head")
-            return figure, f"Attention patterns of all heads of layer {layer}."
+        if kind == "grid":  # at most 16 heads, always with the chosen one among them (gpt2-xl has 25)
+            shown = first_heads(self.lab.config.n_head, around=head)
+            every = len(shown) == self.lab.config.n_head
+            figure = plots.head_grid(trace["attn.pattern", layer], tokens, heads=shown,
+                                     title=f"layer {layer}: {'every head' if every else 'the heads around head ' + str(head)}")
+            return figure, (f"Attention patterns of all heads of layer {layer}." if every else
+                            f"Attention patterns of heads {index_list(shown)} of layer {layer}'s {self.lab.config.n_head}.")
         if kind == "row":
             figure = plots.query_row_bars(trace["attn.pattern", layer][head], query, tokens,
                                           title=f"{where}: where {quoted_token(tokens[query])} looks")
