@@ -210,6 +210,24 @@ class Lab:
         """Positions ``0, 1, ..., n - 1`` as a (n,) long tensor on the lab's device: ``lab.arange(len(targets))``."""
         return torch.arange(check_whole_number(n, "n", minimum=0), device=self.device)
 
+    def memory_report(self, tokens: int = 64, keep: Iterable[str] | None = None, cache: bool = False) -> str:
+        """One line to print before large work: the memory this lab's weights hold, what a trace of ``tokens``
+        tokens keeping ``keep`` (default every stage; ``cache=True`` adds a KV cache) would need, and what the
+        lab's device has free (see :func:`gpt2lab.analysis.model_sizes.memory_needed`)."""
+        from gpt2lab.analysis.model_sizes import available_memory, gib, memory_needed
+
+        tokens = check_whole_number(tokens, "tokens", minimum=1)
+        need = memory_needed(self.config, tokens=tokens, keep=check_stage_patterns(keep), cache=cache, weights=False)
+        held = sum(p.numel() * p.element_size() for p in self.hf_model.parameters())
+        line = f"{self.name} on {self.device}: weights {gib(held)} (loaded); {need}"
+        free = available_memory(self.device)
+        if free is None:
+            return line + "."
+        line += f"; {gib(free)} free"
+        if need.total > free:
+            return line + ": more than is free, so trace fewer tokens or keep fewer stages (keep=[...])."
+        return line + "."
+
     # --- the forward pass ----------------------------------------------------------------------------
 
     def stage_names(self) -> list[str]:

@@ -20,6 +20,14 @@ GPT2_SMALL = dict(n_layer=12, n_head=12, n_embd=768, n_positions=1024, vocab_siz
 GPT2_TOKENIZER = Path(__file__).resolve().parents[1] / "gpt2lab" / "assets" / "gpt2_tokenizer"
 
 
+def strict_device_env() -> dict[str, str]:
+    """The environment that runs a notebook in strict device mode (gpt2lab.strict_device), on a CPU-only
+    machine; empty where a CUDA GPU is present, since the notebooks then run on the real thing."""
+    import torch
+
+    return {} if torch.cuda.is_available() else {"GPT2LAB_STRICT_DEVICE": "1"}
+
+
 def build_standin(folder: str | Path, seed: int = 0, **shape) -> Path:
     """Write a random-weight GPT-2 (GPT-2 small's shapes unless ``shape`` overrides some) to ``folder``."""
     import torch
