@@ -4,6 +4,8 @@
     python benchmarks/run.py --quick      # a short version, as CI runs it (under a minute)
     python benchmarks/run.py --forward-only   # only the label and forward rows
     python benchmarks/run.py --profile    # torch.profiler tables: where a traced forward's time goes
+    python benchmarks/run.py --sizes gpt2-medium,gpt2-large,gpt2-xl --size-notebooks 03,07,10   # other GPT-2 sizes
+    python benchmarks/run.py --device cuda   # the same on a GPU: the models are built there, the notebooks run there
 
 Prints a table and writes JSON (``--json``). Every figure is the median of several runs after a
 warm-up, with min and max, and torch's thread count set explicitly. See benchmarks/README.md.
@@ -354,6 +356,40 @@ def bench_course_on_standin(threads: int, device: str = "cpu") -> list[Row]:
                 for r in bench_notebooks(threads, str(folder), "the GPT-2-small stand-in", target_s=600, device=device)]
 
 
+SIZE_SECTION = "7 sizes"
+
+
+def bench_sizes(threads: int, sizes: list[str], prefixes: list[str] | None = None, time_box_s: int = 900,
+                device: str = "cpu", workdir: str | None = None) -> list[Row]:
+    """7. The course at other GPT-2 sizes: each notebook's seconds and its kernel's peak memory, on a random-weight
+    stand-in of the size's exact shape (tests/standin.py), built in a child process and deleted after; one size at
+    a time. ``prefixes`` picks notebooks by number ("03"); each cell is time-boxed to ``time_box_s`` seconds."""
+    import tempfile
+
+    sys.path.insert(0, str(ROOT / "tests"))
+    from standin import build_standin_apart, run_notebook
+
+    notebooks = sorted((ROOT / "notebooks").glob("*.ipynb"))
+    if prefixes:
+        notebooks = [p for p in notebooks if p.name[:2] in prefixes]
+    rows = []
+    for size in sizes:
+        with tempfile.TemporaryDirectory(dir=workdir) as tmp:
+            start = time.perf_counter()
+            folder = build_standin_apart(Path(tmp) / size, size)
+            built = time.perf_counter() - start
+            rows.append(Row(SIZE_SECTION, f"{size}: build and save the random-weight stand-in", Timing(built, built, built, 1)))
+            for path in notebooks:
+                case = f"{path.name} on {size} ({device})"
+                try:
+                    seconds, peak = run_notebook(path, timeout=time_box_s, **notebook_env(threads, str(folder), device))
+                except Exception as error:  # a failed or time-boxed cell is a row too, with its first line
+                    rows.append(Row(SIZE_SECTION, case, extra={"failed": str(error).strip().splitlines()[-1][:160]}))
+                    continue
+                rows.append(Row(SIZE_SECTION, case, Timing(seconds, seconds, seconds, 1), extra={"peak_MiB": peak / 2**20}))
+    return rows
+
+
 def print_table(rows: list[Row]) -> None:
     for r in rows:
         ours = r.ours.ms() if r.ours else ""
@@ -398,24 +434,31 @@ def main(argv=None) -> None:
     parser.add_argument("--lengths", default=None, help="forward lengths, comma-separated (default 64,256,1024; 64 with --quick)")
     parser.add_argument("--runs", type=int, default=None, help="timed runs per forward row (default 5; 2 with --quick)")
     parser.add_argument("--profile", action="store_true", help="print torch.profiler tables of one traced and one transformers forward, then stop")
+    parser.add_argument("--sizes", default=None, help="only the other-sizes rows, for these sizes (gpt2-medium,gpt2-large,gpt2-xl)")
+    parser.add_argument("--size-notebooks", default=None, help="with --sizes: notebook numbers, comma-separated (default all)")
+    parser.add_argument("--time-box", type=int, default=900, help="with --sizes: seconds a cell may take before its row says so")
+    parser.add_argument("--workdir", default=None, help="with --sizes: where the stand-ins are written (6.2 GB for gpt2-xl)")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     rows = []
     if args.profile:
         profile_forward(small_sized_lab(args.device), 256 if args.quick else 1024)
         return
-    if not args.course_only:
+    if args.sizes:
+        prefixes = args.size_notebooks.split(",") if args.size_notebooks else None
+        rows += bench_sizes(args.threads, args.sizes.split(","), prefixes, args.time_box, args.device, args.workdir)
+    if not (args.course_only or args.sizes):
         lab = small_sized_lab(args.device)
         runs = 3 if args.quick else 7
         rows += bench_labels(lab, runs)
         lengths = [int(n) for n in args.lengths.split(",")] if args.lengths else [64] if args.quick else [64, 256, 1024]
         rows += bench_forward(lab, lengths, args.runs or (2 if args.quick else 5), args.quick)
-    if not (args.course_only or args.forward_only):
+    if not (args.course_only or args.forward_only or args.sizes):
         tiny = gpt2lab.load("tiny", device=args.device)
         rows += bench_decode(lab, 8 if args.quick else 32, runs)
         rows += bench_stepper(tiny, 5 if args.quick else 20) + bench_stepper(lab, 3 if args.quick else 10)
         rows += bench_memory(lab, 64 if args.quick else 1024)
-    if args.course_only or not (args.quick or args.skip_notebooks or args.forward_only):
+    if args.course_only or not (args.quick or args.skip_notebooks or args.forward_only or args.sizes):
         rows += bench_notebooks(args.threads, device=args.device) + bench_course_on_standin(args.threads, args.device)
     info = {"machine": machine(), "date": time.strftime("%Y-%m-%d"), "quick": args.quick, "device": args.device}
     print(json.dumps(info))
