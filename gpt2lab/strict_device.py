@@ -37,7 +37,6 @@ from torch.utils.weak import WeakIdKeyDictionary
 
 STRICT_ENV = "GPT2LAB_STRICT_DEVICE"  # "1": labs on the default device live on the stand-in, and mixes raise
 STAND_IN = torch.device("cpu", 0)  # the device that plays the GPU: torch computes on it as on the CPU
-CPU = torch.device("cpu")
 
 _TensorBase = torch._C.TensorBase
 _DEVICE, _GRAD = _TensorBase.device, _TensorBase.grad  # the property descriptors the mode answers itself
@@ -75,11 +74,6 @@ def place_on_stand_in(*tensors: torch.Tensor) -> None:
         storage = _storage(tensor)
         if storage is not None:
             _on_stand_in[storage] = True
-
-
-def place_module_on_stand_in(module: torch.nn.Module) -> None:
-    """Every parameter and buffer of ``module`` on the stand-in (its memory is the same; only its label changes)."""
-    place_on_stand_in(*module.parameters(), *module.buffers())
 
 
 def active() -> bool:
@@ -187,7 +181,7 @@ def _placed(result, on: bool, input_storages: set[int]):
         if on:
             place_on_stand_in(result)
         return result
-    if isinstance(result, (tuple, list)) and not hasattr(result, "n_fields"):
+    if type(result) in (tuple, list) and any(isinstance(r, torch.Tensor) for r in result):  # e.g. split, unbind
         placed = [_placed(r, on, input_storages) for r in result]
         return placed if isinstance(result, list) else tuple(placed)
     if hasattr(result, "n_fields") and on:  # torch.return_types, e.g. topk's (values, indices): new tensors

@@ -122,6 +122,9 @@ def test_cuda_rules_are_followed(strict_lab):
     assert moved.device == STAND_IN and not on_stand_in(cpu_index)  # the learner's tensor stays on the CPU
     assert logits[0, :2].tolist() == [logits[0, 0].item(), back[0, 1].item()]  # .tolist() and .item() are allowed
     assert np.asarray(back).shape == tuple(logits.shape)
+    assert isinstance(logits.shape, torch.Size) and logits.shape.numel() == logits.numel()  # metadata as it was
+    values, indices = logits.topk(2)
+    assert values.device == indices.device == STAND_IN and logits.unbind(0)[0].device == STAND_IN
 
 
 def test_a_model_built_on_the_cpu_is_refused_by_a_lab_on_the_stand_in(strict_lab):
