@@ -15,9 +15,10 @@ CPU tensor, under CUDA's rules (a one-number CPU tensor may join, a CPU index ma
 
 - the "meta" device carries no numbers, so the notebooks could not run on it;
 - a real second device (PyTorch's PrivateUse1 backend) needs compiled kernels;
-- tagging tensors in a mode costs only Python bookkeeping per op: every notebook runs under it in the
-  suite at no extra run (the embedded model's whole course took 272 s strict against about 250 s plain,
-  measured on this 2-core machine), where a separate strict pass would double the notebook time.
+- tagging tensors in a mode costs only Python bookkeeping per op, so every notebook runs under it in the
+  suite with no extra run: the embedded model's whole course took 311 s strict against 283 s plain (+10 %,
+  each notebook run both ways in turn on the shared 2-core machine), where a separate strict pass would
+  double the notebook time.
 
 What it does not model is listed in the module's docstring (random generators, ``device="cpu"`` written
 by hand). The tests below prove it catches the old notebook-09 cell, and that the fixed one passes.

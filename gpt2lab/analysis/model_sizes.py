@@ -146,7 +146,9 @@ SAVED_PER_BLOCK_PER_D = 136  # bytes per token per unit of d_model in each train
 SAVED_PER_BLOCK_PER_KEY = 12  # bytes per token per head per key: the scores, the pattern and its dropout mask
 LOGIT_BYTES_PER_TOKEN = 3 * BYTES  # per vocabulary entry: the logits, their log-softmax and its gradient
 ACTIVATION_MARGIN = 1.25  # what the backward pass adds on top of the saved tensors (gradients in flight)
-FREE_SHARE = 0.9  # of the memory a device reports free, the share a plan may use (the rest: the allocator's slack)
+# of the memory a device reports free, the share a training plan may use: on a GPU all but the allocator's slack;
+# on the CPU half, since the same memory holds the browser, the notebook server and whatever else the machine runs
+FREE_SHARE = {"cuda": 0.9, "cpu": 0.5}
 
 
 def resolve_config(model: ModelConfig | str) -> ModelConfig:

@@ -68,13 +68,14 @@ class TrainingPlan:
 
 
 def usable_memory(device, memory_budget: int | None = None) -> int | None:
-    """The bytes a training plan may use: ``memory_budget`` if given, else a share of what ``device`` has free."""
+    """The bytes a training plan may use: ``memory_budget`` if given, else a share of what ``device`` has free
+    (:data:`~gpt2lab.analysis.model_sizes.FREE_SHARE`: 90 % on a GPU, half on the CPU)."""
     if memory_budget is not None:
         if not isinstance(memory_budget, int) or isinstance(memory_budget, bool) or memory_budget <= 0:
             raise LabError(f"memory_budget is a number of bytes, such as 8 * 2**30 for 8 GiB, not {memory_budget!r}.")
         return memory_budget
     free = available_memory(device)
-    return None if free is None else int(FREE_SHARE * free)
+    return None if free is None else int(FREE_SHARE.get(torch.device(device).type, 0.5) * free)
 
 
 def plan_training(config: ModelConfig, *, batch_size: int, block_size: int, budget: int | None, name: str = "this model",
