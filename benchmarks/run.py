@@ -382,11 +382,15 @@ def bench_sizes(threads: int, sizes: list[str], prefixes: list[str] | None = Non
             for path in notebooks:
                 case = f"{path.name} on {size} ({device})"
                 try:
-                    seconds, peak = run_notebook(path, timeout=time_box_s, **notebook_env(threads, str(folder), device))
+                    run = run_notebook(path, timeout=time_box_s, **notebook_env(threads, str(folder), device))
                 except Exception as error:  # a failed or time-boxed cell is a row too, with its first line
                     rows.append(Row(SIZE_SECTION, case, extra={"failed": str(error).strip().splitlines()[-1][:160]}))
                     continue
-                rows.append(Row(SIZE_SECTION, case, Timing(seconds, seconds, seconds, 1), extra={"peak_MiB": peak / 2**20}))
+                extra = {"peak_MiB": round(run.peak_bytes / 2**20)}
+                plans = [line for line in run.printed.splitlines() if line.startswith(("Training ", "Fine-tuning every"))]
+                if plans:  # what a training notebook trained in the memory it had (notebook 10)
+                    extra["plans"] = " / ".join(plans)
+                rows.append(Row(SIZE_SECTION, case, Timing(run.seconds, run.seconds, run.seconds, 1), extra=extra))
     return rows
 
 

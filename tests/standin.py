@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import shutil
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 # GPT-2 small, as OpenAI released it (openai-community/gpt2's config.json)
@@ -78,16 +79,25 @@ def execute_notebook(path: str | Path, timeout: int = 900, **env: str) -> float:
 
     Raises nbclient's CellExecutionError (with the failing cell and its traceback) if a cell fails.
     """
-    return run_notebook(path, timeout, **env)[0]
+    return run_notebook(path, timeout, **env).seconds
 
 
 PEAK_MEMORY_CELL = ("print('VmHWM', next(line.split()[1] for line in open('/proc/self/status') if line.startswith('VmHWM')))"
                     " if __import__('os').path.exists('/proc/self/status') else print('VmHWM 0')")
 
 
-def run_notebook(path: str | Path, timeout: int = 900, **env: str) -> tuple[float, int]:
-    """:func:`execute_notebook`, and the kernel's peak memory (resident bytes, read from Linux's
-    /proc/self/status by one extra cell at the end; 0 where there is none)."""
+@dataclass
+class NotebookRun:
+    """What one run of a notebook took, and what it printed."""
+
+    seconds: float  # wall-clock time, top to bottom
+    peak_bytes: int  # the kernel's peak resident memory (Linux's VmHWM; 0 where there is none)
+    printed: str  # every stream output of every cell, joined
+
+
+def run_notebook(path: str | Path, timeout: int = 900, **env: str) -> NotebookRun:
+    """:func:`execute_notebook`, and the kernel's peak memory (read from Linux's /proc/self/status by one extra
+    cell at the end) and what the cells printed."""
     import os
     import time
 
@@ -109,5 +119,6 @@ def run_notebook(path: str | Path, timeout: int = 900, **env: str) -> tuple[floa
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
-    printed = "".join(output.get("text", "") for output in nb.cells[-1].outputs)
-    return seconds, 1024 * int(printed.split()[1]) if printed.startswith("VmHWM") else 0
+    last = "".join(output.get("text", "") for output in nb.cells[-1].outputs)
+    printed = "".join(output.get("text", "") for cell in nb.cells[:-1] if cell.cell_type == "code" for output in cell.outputs)
+    return NotebookRun(seconds, 1024 * int(last.split()[1]) if last.startswith("VmHWM") else 0, printed)
