@@ -53,6 +53,12 @@ def requested() -> bool:
     return os.environ.get(STRICT_ENV, "").strip().lower() in ("1", "true", "yes", "on")
 
 
+def kernel_environment() -> dict[str, str]:
+    """The environment a test run gives a notebook's kernel on this machine: strict mode on a CPU-only
+    machine; nothing where a CUDA GPU is present, since the notebooks then run on the real thing."""
+    return {} if torch.cuda.is_available() else {STRICT_ENV: "1"}
+
+
 def is_stand_in(device) -> bool:
     """Is ``device`` the stand-in (``cpu:0``), as opposed to the plain CPU or a real GPU?"""
     try:

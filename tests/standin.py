@@ -35,9 +35,9 @@ GPT2_TOKENIZER = Path(__file__).resolve().parents[1] / "gpt2lab" / "assets" / "g
 def strict_device_env() -> dict[str, str]:
     """The environment that runs a notebook in strict device mode (gpt2lab.strict_device), on a CPU-only
     machine; empty where a CUDA GPU is present, since the notebooks then run on the real thing."""
-    import torch
+    from gpt2lab.strict_device import kernel_environment
 
-    return {} if torch.cuda.is_available() else {"GPT2LAB_STRICT_DEVICE": "1"}
+    return kernel_environment()
 
 
 def build_standin(folder: str | Path, seed: int = 0, **shape) -> Path:

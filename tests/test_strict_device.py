@@ -6,7 +6,7 @@ all tensors to be on the same device". On a CPU-only machine both are CPU tensor
 passes, so notebook 09 shipped such a cell and only a GPU found it.
 
 The choice: strict device mode (:mod:`gpt2lab.strict_device`), switched on by ``GPT2LAB_STRICT_DEVICE=1``
-in the kernel's environment, which every notebook run of the test suite on a CPU sets (tests/conftest.py
+in the kernel's environment, which every notebook run of the test suite on a CPU sets (the root conftest.py
 for nbmake, tests/standin.py's ``strict_device_env`` for the stand-in runs). Under it the lab's device is
 ``cpu:0``, a stand-in the CPU computes on at full speed, and a ``torch.overrides.TorchFunctionMode``
 remembers which memory is the lab's and raises CUDA's own error at every op that mixes it with a learner's
