@@ -112,8 +112,10 @@ def sizes_table_html(sizes: list[ModelSize]) -> str:
 
 
 def gib(n_bytes: int) -> str:
-    """Bytes in words: ``gib(3 * 2**30) == "3.00 GiB"``, ``gib(5 * 2**20) == "5 MiB"``."""
-    return f"{n_bytes / 2**30:.2f} GiB" if n_bytes >= 2**30 else f"{n_bytes / 2**20:.0f} MiB"
+    """Bytes in words: ``gib(3 * 2**30) == "3.00 GiB"``, ``gib(5 * 2**20) == "5 MiB"``, ``gib(3000) == "3 KiB"``."""
+    if n_bytes >= 2**30:
+        return f"{n_bytes / 2**30:.2f} GiB"
+    return f"{n_bytes / 2**20:.0f} MiB" if n_bytes >= 2**20 else f"{max(1, round(n_bytes / 2**10))} KiB"
 
 
 def hf_config(c: ModelConfig):
