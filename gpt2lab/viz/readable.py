@@ -6,7 +6,7 @@ layers x heads picks a readable subset itself when it is not told which (the fir
 heads, every k-th layer) and writes one line, built by :func:`shown_line`, saying what it shows and how
 to ask for others. A learner's own choice is always honoured.
 
-    spread_layers(48, 24)          # [0, 2, 4, ..., 46, 47]: every 2nd layer and the last
+    spread_layers(48, 30)          # [0, 2, 4, ..., 46, 47]: every 2nd layer, and the last
     index_list(range(16))          # "0–15"
     shown_line("heads", range(16), 25)   # "heads 0–15 of 25"
 """
