@@ -53,7 +53,7 @@ def test_bertviz_picks_the_first_heads_and_every_kth_layer(wide):
     mine = bv.trace_attention(trace, layers=[5], heads=[20, 3])  # a learner's choice is kept, and not noted
     assert (mine.layers, mine.heads, mine.note) == ([5], [3, 20], "")
     with pytest.raises(LabError, match="too many"):
-        bv.trace_attention(trace, heads=range(25), layers=range(48))
+        bv.trace_attention(trace, heads=range(25), layers=range(48), max_weights=10_000)  # chosen: refused, not cut
     small = random_lab((2, 4, 32, 64, 512))
     assert bv.trace_attention(small.trace(TEXT)).note == ""  # a small model is shown whole, as before
 
