@@ -280,7 +280,8 @@ def available_memory(device) -> int | None:
     if device.type == "cuda":
         free, total = torch.cuda.mem_get_info(device)
         allocated, reserved = torch.cuda.memory_allocated(device), torch.cuda.memory_reserved(device)
-        fraction = torch.cuda.get_per_process_memory_fraction(device) if hasattr(torch.cuda, "get_per_process_memory_fraction") else 1.0
+        share = getattr(torch.cuda, "get_per_process_memory_fraction", None)  # torch 2.6 on; 1.0 before it
+        fraction = share(device) if share is not None else 1.0
         return max(0, min(free + reserved - allocated, int(fraction * total) - allocated))
     if device.type != "cpu":
         return None

@@ -113,7 +113,8 @@ def plan_training(config: ModelConfig, *, batch_size: int, block_size: int, budg
         return plan(1, T, B, f"{why}: training only its top block and the final LayerNorm, {windows} ({kept}).")
     if classifier and need(0, block_size, batch_size) <= budget:
         return plan(0, block_size, batch_size, f"{why}: training only the score head (the transformer stays as it was).")
-    raise LabError(f"{why}, too little to train even one block; free memory (close other notebooks) or load a smaller model.")
+    raise LabError(f"{why}, too little to train even one block; free memory (close other notebooks) or load a "
+                   f"smaller model.")
 
 
 def restored_plan(saved: dict | None) -> TrainingPlan | None:
