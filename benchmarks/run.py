@@ -4,6 +4,8 @@
     python benchmarks/run.py --quick      # a short version, as CI runs it (under a minute)
     python benchmarks/run.py --forward-only   # only the label and forward rows
     python benchmarks/run.py --profile    # torch.profiler tables: where a traced forward's time goes
+    python benchmarks/run.py --sizes gpt2-medium,gpt2-large,gpt2-xl --size-notebooks 03,07,10   # other GPT-2 sizes
+    python benchmarks/run.py --device cuda   # the same on a GPU: the models are built there, the notebooks run there
 
 Prints a table and writes JSON (``--json``). Every figure is the median of several runs after a
 warm-up, with min and max, and torch's thread count set explicitly. See benchmarks/README.md.
@@ -70,13 +72,22 @@ class Row:
         return self.ours.median / self.reference.median if self.ours and self.reference else None
 
 
-def small_sized_lab(device) -> gpt2lab.Lab:
-    """A randomly initialised GPT-2-small-sized model (12 layers, 12 heads, 768 wide, 50,257 tokens)."""
+def small_sized_lab(device, **shape) -> gpt2lab.Lab:
+    """A randomly initialised GPT-2-small-sized model (12 layers, 12 heads, 768 wide, 50,257 tokens), built on
+    ``device`` ("cpu", "cuda", ...): a GPU model is made on the GPU, never built on the CPU and moved.
+
+    ``shape`` overrides GPT2Config fields (``n_layer=2``, ...), for a quick check of the plumbing.
+    """
     from transformers import GPT2Config, GPT2LMHeadModel
 
+    from gpt2lab.lab import pick_device
+
+    device = pick_device(device)
     torch.manual_seed(0)
-    model = GPT2LMHeadModel(GPT2Config(attn_implementation="eager")).eval()  # eval: a new model starts in train mode, with dropout on
-    return gpt2lab.Lab(model, load_tokenizer(GPT2_TOKENIZER_PATH, 50257), name="gpt2-small-sized (random)", device=device)
+    with torch.device(device):  # every parameter is created where the Lab will read it
+        model = GPT2LMHeadModel(GPT2Config(attn_implementation="eager", **shape)).eval()  # eval: dropout off
+    tokenizer = load_tokenizer(GPT2_TOKENIZER_PATH, model.config.vocab_size)
+    return gpt2lab.Lab(model, tokenizer, name="gpt2-small-sized (random)", device=device)
 
 
 def sync_for(device):
@@ -308,13 +319,21 @@ def bench_stepper(lab, runs: int) -> list[Row]:
     return [Row("3 stepper", f"one step on {lab.name}", t, None, None, {"target_ms": target_s * 1e3, "met": t.median < target_s})]
 
 
+def notebook_env(threads: int, model: str, device: str = "cpu") -> dict[str, str]:
+    """The environment a notebook kernel of a benchmark starts with: the model, its device, the CPU threads."""
+    env = {"OMP_NUM_THREADS": str(threads), "GPT2LAB_MODEL": model}
+    if torch.device(device).type != "cpu":
+        env["GPT2LAB_DEVICE"] = str(device)  # the whole course on the GPU, as a lecturer would set it
+    return env
+
+
 def bench_notebooks(threads: int, model: str | None = None, label: str = "the embedded model",
-                    target_s: float = 180) -> list[Row]:
+                    target_s: float = 180, device: str = "cpu") -> list[Row]:
     """5. Every notebook executed top to bottom (nbclient), on the embedded model or through GPT2LAB_MODEL."""
     sys.path.insert(0, str(ROOT / "tests"))
     from standin import execute_notebook
 
-    env = {"OMP_NUM_THREADS": str(threads), "GPT2LAB_MODEL": model or "tiny"}
+    env = notebook_env(threads, model or "tiny", device)
     rows, total = [], 0.0
     for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
         seconds = execute_notebook(path, **env)
@@ -325,7 +344,7 @@ def bench_notebooks(threads: int, model: str | None = None, label: str = "the em
     return rows
 
 
-def bench_course_on_standin(threads: int) -> list[Row]:
+def bench_course_on_standin(threads: int, device: str = "cpu") -> list[Row]:
     """6. The whole course on a random-weight stand-in with GPT-2 small's exact shapes (12 x 12 x 768, 50,257 tokens)."""
     import tempfile
 
@@ -334,7 +353,45 @@ def bench_course_on_standin(threads: int) -> list[Row]:
     with tempfile.TemporaryDirectory() as tmp:
         folder = build_standin(Path(tmp) / "gpt2-small-standin")
         return [Row("6 course", r.case, r.ours, None, None, r.extra)
-                for r in bench_notebooks(threads, str(folder), "the GPT-2-small stand-in", target_s=600)]
+                for r in bench_notebooks(threads, str(folder), "the GPT-2-small stand-in", target_s=600, device=device)]
+
+
+SIZE_SECTION = "7 sizes"
+
+
+def bench_sizes(threads: int, sizes: list[str], prefixes: list[str] | None = None, time_box_s: int = 900,
+                device: str = "cpu", workdir: str | None = None) -> list[Row]:
+    """7. The course at other GPT-2 sizes: each notebook's seconds and its kernel's peak memory, on a random-weight
+    stand-in of the size's exact shape (tests/standin.py), built in a child process and deleted after; one size at
+    a time. ``prefixes`` picks notebooks by number ("03"); each cell is time-boxed to ``time_box_s`` seconds."""
+    import tempfile
+
+    sys.path.insert(0, str(ROOT / "tests"))
+    from standin import build_standin_apart, run_notebook
+
+    notebooks = sorted((ROOT / "notebooks").glob("*.ipynb"))
+    if prefixes:
+        notebooks = [p for p in notebooks if p.name[:2] in prefixes]
+    rows = []
+    for size in sizes:
+        with tempfile.TemporaryDirectory(dir=workdir) as tmp:
+            start = time.perf_counter()
+            folder = build_standin_apart(Path(tmp) / size, size)
+            built = time.perf_counter() - start
+            rows.append(Row(SIZE_SECTION, f"{size}: build and save the random-weight stand-in", Timing(built, built, built, 1)))
+            for path in notebooks:
+                case = f"{path.name} on {size} ({device})"
+                try:
+                    run = run_notebook(path, timeout=time_box_s, **notebook_env(threads, str(folder), device))
+                except Exception as error:  # a failed or time-boxed cell is a row too, with its first line
+                    rows.append(Row(SIZE_SECTION, case, extra={"failed": str(error).strip().splitlines()[-1][:160]}))
+                    continue
+                extra = {"peak_MiB": round(run.peak_bytes / 2**20)}
+                plans = [line for line in run.printed.splitlines() if line.startswith(("Training ", "Fine-tuning every"))]
+                if plans:  # what a training notebook trained in the memory it had (notebook 10)
+                    extra["plans"] = " / ".join(plans)
+                rows.append(Row(SIZE_SECTION, case, Timing(run.seconds, run.seconds, run.seconds, 1), extra=extra))
+    return rows
 
 
 def print_table(rows: list[Row]) -> None:
@@ -381,25 +438,32 @@ def main(argv=None) -> None:
     parser.add_argument("--lengths", default=None, help="forward lengths, comma-separated (default 64,256,1024; 64 with --quick)")
     parser.add_argument("--runs", type=int, default=None, help="timed runs per forward row (default 5; 2 with --quick)")
     parser.add_argument("--profile", action="store_true", help="print torch.profiler tables of one traced and one transformers forward, then stop")
+    parser.add_argument("--sizes", default=None, help="only the other-sizes rows, for these sizes (gpt2-medium,gpt2-large,gpt2-xl)")
+    parser.add_argument("--size-notebooks", default=None, help="with --sizes: notebook numbers, comma-separated (default all)")
+    parser.add_argument("--time-box", type=int, default=900, help="with --sizes: seconds a cell may take before its row says so")
+    parser.add_argument("--workdir", default=None, help="with --sizes: where the stand-ins are written (6.2 GB for gpt2-xl)")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     rows = []
     if args.profile:
         profile_forward(small_sized_lab(args.device), 256 if args.quick else 1024)
         return
-    if not args.course_only:
+    if args.sizes:
+        prefixes = args.size_notebooks.split(",") if args.size_notebooks else None
+        rows += bench_sizes(args.threads, args.sizes.split(","), prefixes, args.time_box, args.device, args.workdir)
+    if not (args.course_only or args.sizes):
         lab = small_sized_lab(args.device)
         runs = 3 if args.quick else 7
         rows += bench_labels(lab, runs)
         lengths = [int(n) for n in args.lengths.split(",")] if args.lengths else [64] if args.quick else [64, 256, 1024]
         rows += bench_forward(lab, lengths, args.runs or (2 if args.quick else 5), args.quick)
-    if not (args.course_only or args.forward_only):
+    if not (args.course_only or args.forward_only or args.sizes):
         tiny = gpt2lab.load("tiny", device=args.device)
         rows += bench_decode(lab, 8 if args.quick else 32, runs)
         rows += bench_stepper(tiny, 5 if args.quick else 20) + bench_stepper(lab, 3 if args.quick else 10)
         rows += bench_memory(lab, 64 if args.quick else 1024)
-    if args.course_only or not (args.quick or args.skip_notebooks or args.forward_only):
-        rows += bench_notebooks(args.threads) + bench_course_on_standin(args.threads)
+    if args.course_only or not (args.quick or args.skip_notebooks or args.forward_only or args.sizes):
+        rows += bench_notebooks(args.threads, device=args.device) + bench_course_on_standin(args.threads, args.device)
     info = {"machine": machine(), "date": time.strftime("%Y-%m-%d"), "quick": args.quick, "device": args.device}
     print(json.dumps(info))
     print_table(rows)

@@ -7,12 +7,13 @@ from collections.abc import Iterable, Sequence
 
 import torch
 
+from gpt2lab import strict_device
 from gpt2lab.model.cache import KVCache
 from gpt2lab.model.config import ModelConfig
 from gpt2lab.errors import LabError
 from gpt2lab.generation.loop import generate
 from gpt2lab.generation.text_model import TextModel
-from gpt2lab.inputs import IDS_EXAMPLE, check_stage_patterns, check_text, token_ids
+from gpt2lab.inputs import IDS_EXAMPLE, check_stage_patterns, check_text, check_whole_number, shown, token_ids
 from gpt2lab.model.forward import ABLATIONS, StageEdits, ablate_heads, editing, forward
 from gpt2lab.model.names import block_stage, select_stages, stage_names
 from gpt2lab.model.trace import Trace
@@ -29,9 +30,14 @@ def pick_device(device: str | torch.device | None = None) -> torch.device:
     (``torch.ones(...)``, ``torch.tensor(...)``) is born on the CPU, and the weights and traces they mix
     it with must live there too. Ask for ``"cuda"`` (or set ``GPT2LAB_DEVICE=cuda``) and everything the
     lab hands out — weights, traces, caches, logit-lens readings — lives on the GPU instead: one device,
-    whichever it is.
+    whichever it is. Make your own tensors there with :meth:`Lab.ids`, :meth:`Lab.tensor` and
+    :meth:`Lab.arange` and a cell runs on either.
+
+    With ``$GPT2LAB_STRICT_DEVICE`` set (the test suite's switch, see :mod:`gpt2lab.strict_device`), the
+    default CPU becomes ``cpu:0``, a stand-in for a GPU that refuses the mixes a GPU refuses.
     """
-    if device is None or device == "":
+    default = device is None or device == ""
+    if default:
         device = os.environ.get(DEVICE_ENV, "").strip() or "cpu"
     try:
         device = torch.device(device)
@@ -39,11 +45,20 @@ def pick_device(device: str | torch.device | None = None) -> torch.device:
         raise LabError(f"{device!r} is not a device; use 'cpu' or 'cuda'.") from None
     if device.type == "cuda" and not torch.cuda.is_available():
         raise LabError("No CUDA GPU is available here; use device='cpu' (or leave device unset).")
+    if device.type == "cpu":
+        if default and strict_device.requested():
+            strict_device.switch_on()
+            return strict_device.STAND_IN
+        if strict_device.is_stand_in(device) and strict_device.active():
+            return device  # a strict lab's own device, handed on (a fine-tuned copy lives where its original does)
+        return torch.device("cpu")
     return device
 
 
 def same_device(a: torch.device, b: torch.device) -> bool:
-    """``cuda`` and ``cuda:0`` are the same device when 0 is the current one."""
+    """``cuda`` and ``cuda:0`` are the same device when 0 is the current one; ``cpu:0`` is strict mode's stand-in."""
+    if a.type == "cpu" and b.type == "cpu":
+        return strict_device.is_stand_in(a) == strict_device.is_stand_in(b)
     index = lambda d: d.index if d.index is not None else (torch.cuda.current_device() if d.type == "cuda" else 0)  # noqa: E731
     return a.type == b.type and index(a) == index(b)
 
@@ -164,6 +179,54 @@ class Lab:
                 )
             raise LabError(f"The input is {len(ids):,} tokens long but this model's context window holds {n_ctx:,}; shorten it.")
         return ids
+
+    # --- tensors on the lab's device -----------------------------------------------------------------
+
+    def ids(self, text_or_ids: str | Sequence[int] | torch.Tensor) -> torch.Tensor:
+        """The token ids of a text (or ids, checked against the vocabulary) as a (T,) long tensor on the
+        lab's device, where traces live: use it for inputs, targets and indices you mix with a trace.
+
+        ``lab.ids("The cat")`` is ``tensor([464, 3797])`` with GPT-2's tokenizer (on the lab's device, the
+        CPU or a GPU); unlike :meth:`trace`, it does not limit the length to the context window.
+        """
+        if isinstance(text_or_ids, str):
+            if text_or_ids == "":
+                raise LabError("The text is empty: type at least one character of text.")
+            text_or_ids = self.encode(text_or_ids)
+        return token_ids(text_or_ids, self.config.vocab_size).to(self.device)
+
+    def tensor(self, data, dtype: torch.dtype | None = None) -> torch.Tensor:
+        """``torch.tensor(data)`` made on the lab's device: ``lab.tensor([2.0, 1.0])``. A tensor is copied
+        there (its dtype changed when ``dtype`` is given); anything else is read as ``torch.tensor`` reads it."""
+        if isinstance(data, torch.Tensor):
+            return data.detach().to(self.device, dtype or data.dtype, copy=True)
+        try:
+            return torch.tensor(data, dtype=dtype, device=self.device)
+        except (TypeError, ValueError, RuntimeError):
+            raise LabError(f"lab.tensor takes a number, a list of numbers (lists of lists all of one length) or a "
+                           f"tensor, not {shown(data)}.") from None
+
+    def arange(self, n: int) -> torch.Tensor:
+        """Positions ``0, 1, ..., n - 1`` as a (n,) long tensor on the lab's device: ``lab.arange(len(targets))``."""
+        return torch.arange(check_whole_number(n, "n", minimum=0), device=self.device)
+
+    def memory_report(self, tokens: int = 64, keep: Iterable[str] | None = None, cache: bool = False) -> str:
+        """One line to print before large work: the memory this lab's weights hold, what a trace of ``tokens``
+        tokens keeping ``keep`` (default every stage; ``cache=True`` adds a KV cache) would need, and what the
+        lab's device has free (see :func:`gpt2lab.analysis.model_sizes.memory_needed`)."""
+        from gpt2lab.analysis.model_sizes import available_memory, gib, memory_needed
+
+        tokens = check_whole_number(tokens, "tokens", minimum=1)
+        need = memory_needed(self.config, tokens=tokens, keep=check_stage_patterns(keep), cache=cache, weights=False)
+        held = sum(p.numel() * p.element_size() for p in self.hf_model.parameters())
+        line = f"{self.name} on {self.device}: weights {gib(held)} (loaded); {need}"
+        free = available_memory(self.device)
+        if free is None:
+            return line + "."
+        line += f"; {gib(free)} free"
+        if need.total > free:
+            return line + ": more than is free, so trace fewer tokens or keep fewer stages (keep=[...])."
+        return line + "."
 
     # --- the forward pass ----------------------------------------------------------------------------
 

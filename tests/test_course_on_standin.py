@@ -4,7 +4,8 @@ The README's test command also runs every notebook on the embedded model (nbmake
 Here each notebook runs again, top to bottom, on a random-weight GPT-2 of 12 blocks x 12 heads, 768 wide,
 1,024 positions and GPT-2's real 50,257-token tokenizer, saved as a safetensors folder: every view,
 widget, cap and checker must hold at the shape a learner with a network will use. With a CUDA GPU the
-same run also puts the lab on it (GPT2LAB_DEVICE=cuda).
+same run also puts the lab on it (GPT2LAB_DEVICE=cuda); without one, it runs in strict device mode, where
+the CPU stands in for a GPU and a cell that mixes devices fails (tests/test_strict_device.py).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from standin import build_standin, execute_notebook
+from standin import build_standin, execute_notebook, strict_device_env
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
 
@@ -27,7 +28,7 @@ def standin_folder(tmp_path_factory):
 @pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_notebook_runs_on_gpt2_small_shapes(path, standin_folder):
-    env = {"GPT2LAB_MODEL": str(standin_folder)}
+    env = {"GPT2LAB_MODEL": str(standin_folder), **strict_device_env()}
     if torch.cuda.is_available():
         env["GPT2LAB_DEVICE"] = "cuda"
     execute_notebook(path, **env)

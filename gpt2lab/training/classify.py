@@ -38,6 +38,9 @@ from gpt2lab.lab import Lab
 from gpt2lab.tokenizer.bpe import END_OF_TEXT
 from gpt2lab.training.losses import last_hidden_states
 from gpt2lab.training.history import LossHistory
+from gpt2lab.training.memory_plan import (TrainingPlan, is_out_of_memory, out_of_memory_error, own_memory, plan_training,
+                                          shared_copy, storage_addresses, train_only, trained_parameters, usable_memory)
+from gpt2lab.model.config import ModelConfig
 from gpt2lab.training.optim import OptimizerConfig, check_optimizer_config, dropout_seed, make_optimizer, optimizer_step, rng_devices
 from gpt2lab.training.settings import check_whole
 from gpt2lab.loading import ASSETS
@@ -152,13 +155,17 @@ def state_change_per_position(lab: Lab, text: str, changed: str) -> torch.Tensor
 class Classifier:
     """A ``GPT2ForSequenceClassification`` with its tokenizer, class names and pad id."""
 
-    def __init__(self, model, tokenizer, classes: Sequence[str], pad_id: int, device: torch.device):
+    def __init__(self, model, tokenizer, classes: Sequence[str], pad_id: int, device: torch.device, name: str = "GPT-2",
+                 shared_with: frozenset[int] = frozenset()):
         self.model = model  # transformers GPT2ForSequenceClassification
         self.tokenizer = tokenizer
         self.classes = tuple(classes)
         self.pad_id = pad_id
         self.device = device
         self.n_ctx = model.config.n_positions
+        self.name = name  # the model the body came from, for sentences
+        self.shared_with = shared_with  # memory of the lab's weights, which training must copy before changing
+        self.plan: TrainingPlan | None = None  # what the last training run trained
 
     def __repr__(self) -> str:
         return f"Classifier(classes={self.classes}, pad id {self.pad_id} = {PAD_TOKEN!r}, on {self.device})"
@@ -203,10 +210,12 @@ class Classifier:
 
 
 def build_classifier(lab: Lab, classes: Sequence[str], seed: int = 0) -> Classifier:
-    """A ``GPT2ForSequenceClassification`` whose transformer is a copy of ``lab``'s, with a new score head.
+    """A ``GPT2ForSequenceClassification`` whose transformer is ``lab``'s, with a new score head.
 
-    The transformer's weights are copied (``lab`` is left as it was); the head starts small and random
-    (normal, std 0.02, seeded), so before training the predictions are about as good as chance.
+    The transformer's weights are shared with ``lab`` until training changes them: training gives each
+    weight it changes a copy of its own first, so ``lab`` is left as it was and a big model is not held
+    twice. The head starts small and random (normal, std 0.02, seeded), so before training the
+    predictions are about as good as chance.
     """
     from transformers import GPT2ForSequenceClassification
 
@@ -222,13 +231,16 @@ def build_classifier(lab: Lab, classes: Sequence[str], seed: int = 0) -> Classif
     config.pad_token_id = pad_id  # how the model finds each sentence's last real token
     config.id2label = dict(enumerate(classes))
     config.label2id = {c: i for i, c in enumerate(classes)}
-    with torch.random.fork_rng():  # building the model draws random weights we overwrite: leave torch's RNG alone
+    with torch.device("meta"):  # the shape only, no memory: the body is the lab's and the head is made below
         model = GPT2ForSequenceClassification(config)
-    model.transformer.load_state_dict(lab.hf_model.transformer.state_dict())
+    model.transformer = shared_copy(lab.hf_model.transformer)
+    score = torch.nn.Linear(config.n_embd, len(classes), bias=False)  # (n_classes, d_model), on the CPU to draw it
     with torch.no_grad():
-        model.score.weight.normal_(0.0, 0.02, generator=torch.Generator().manual_seed(seed))  # (n_classes, d_model)
+        score.weight.normal_(0.0, 0.02, generator=torch.Generator().manual_seed(seed))
+    model.score = score
     model.to(lab.device).eval()
-    return Classifier(model, lab.tokenizer, classes, pad_id, lab.device)
+    return Classifier(model, lab.tokenizer, classes, pad_id, lab.device, name=lab.name,
+                      shared_with=frozenset(storage_addresses(lab.hf_model)))
 
 
 # --- training and evaluation ---------------------------------------------------------------------------------
@@ -289,6 +301,20 @@ def evaluate_classifier(clf: Classifier, examples: Sequence[Example]) -> Classif
     )
 
 
+def classifier_plan(clf: Classifier, examples: Sequence[Example], config: ClassifyConfig | None = None,
+                    memory_budget: int | None = None) -> TrainingPlan:
+    """What :func:`train_classifier` will train in the memory at hand (``memory_budget`` bytes, else a share of
+    what the classifier's device has free): every weight (or the head alone, with ``freeze_body``), or the
+    nearest run that fits. ``str(plan)`` says it in one sentence."""
+    config = config or ClassifyConfig()
+    config.check()
+    check_examples(examples, clf.classes)
+    longest = max(len(ids) for ids in clf.tokenizer([ex.text for ex in examples]).input_ids)
+    return plan_training(ModelConfig.from_hf(clf.model.config), batch_size=config.batch_size, block_size=longest,
+                         budget=usable_memory(clf.device, memory_budget), name=clf.name, where=str(clf.device),
+                         classifier=True, head_only=config.freeze_body)
+
+
 def train_classifier(
     clf: Classifier,
     examples: Sequence[Example],
@@ -297,12 +323,16 @@ def train_classifier(
     eval_examples: Sequence[Example] | None = None,
     on_eval: Callable[[LossHistory], None] | None = None,
     progress: bool = True,
+    memory_budget: int | None = None,
+    plan: TrainingPlan | None = None,
 ) -> LossHistory:
     """Train ``clf`` (in place) on ``examples``; return the loss history.
 
     Each step: a batch of sentences, padded; the logits at each sentence's last real token; cross-entropy
     against the labels; AdamW. With ``eval_examples`` the loss and accuracy on them are measured before
     training and every ``config.eval_every`` steps, and ``on_eval(history)`` is called after each.
+    ``plan`` (from :func:`classifier_plan`), else one made for ``memory_budget`` bytes, decides what is
+    trained when the whole model does not fit; ``clf.plan`` keeps it.
     """
     from tqdm.auto import tqdm
 
@@ -311,11 +341,16 @@ def train_classifier(
     check_examples(examples, clf.classes)
     if eval_examples is not None:
         check_examples(eval_examples, clf.classes)
+    plan = plan or classifier_plan(clf, examples, config, memory_budget)
+    clf.plan = plan
     model = clf.model
-    model.transformer.requires_grad_(not config.freeze_body)
-    optimizer = make_optimizer(model.parameters(), config.optimizer)  # only the parameters that require a gradient
+    trained = list({id(p): p for p in [*trained_parameters(model, plan), *model.score.parameters()]}.values())
+    own_memory(trained, set(clf.shared_with))  # the lab's weights are never written
+    train_only(model, trained)
+    optimizer = make_optimizer(trained, config.optimizer)
     order = torch.Generator().manual_seed(config.seed)  # shuffles the sentences each epoch
-    steps_per_epoch = math.ceil(len(examples) / config.batch_size)
+    batch_size = plan.batch_size
+    steps_per_epoch = math.ceil(len(examples) / batch_size)
     history = LossHistory(total_steps=config.epochs * steps_per_epoch, eval_label="test")
 
     def measure(step: int) -> None:
@@ -328,15 +363,15 @@ def train_classifier(
         if on_eval:
             on_eval(history)
 
-    measure(0)
     step = 0
     bar = tqdm(total=history.total_steps, unit="step", desc="training the classifier", disable=not progress)
     try:
+        measure(0)
         with torch.random.fork_rng(devices=rng_devices(clf.device)):  # dropout's draws, seeded per step
             for _ in range(config.epochs):
                 permutation = torch.randperm(len(examples), generator=order).tolist()
-                for b in range(0, len(examples), config.batch_size):
-                    chosen = [examples[i] for i in permutation[b : b + config.batch_size]]
+                for b in range(0, len(examples), batch_size):
+                    chosen = [examples[i] for i in permutation[b : b + batch_size]]
                     torch.manual_seed(dropout_seed(config.seed, step))
                     batch = clf.batch([ex.text for ex in chosen])
                     labels = torch.tensor([clf.classes.index(ex.label) for ex in chosen], device=clf.device)  # (B,)
@@ -351,7 +386,11 @@ def train_classifier(
                         if history.eval_accuracies:
                             bar.set_postfix(loss=f"{loss:.3f}", test_accuracy=f"{history.eval_accuracies[-1]:.0%}")
                     bar.update(1)
+    except Exception as error:
+        if is_out_of_memory(error):
+            raise out_of_memory_error(plan, "Training the classifier") from None
+        raise
     finally:
         bar.close()
-        model.transformer.requires_grad_(True)
+        model.requires_grad_(True)
     return history

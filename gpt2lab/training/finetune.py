@@ -14,12 +14,17 @@ hesitates between at each position.
     result = finetune_lm(lab, shipped_text("kittiwake_log"), FineTuneConfig(max_steps=40))
     result.val_loss_before, result.val_loss      # nats per token, before and after
     tuned = result.lab                           # a new Lab; ``lab`` itself is left as it was
+    result.plan                                  # what was trained: every weight, or the top blocks that fit
     save_finetuned(tuned, "my-model"); gpt2lab.load("my-model")
 
 A fine-tune can stop early (``stop_at_step``, the notebook's stop button, an error) and go on later from
-its checkpoint folder with ``resume=True``: the checkpoint holds the weights, AdamW's statistics, the
-window sampler's state and the loss history (safetensors + JSON, nothing pickled; see
-:mod:`gpt2lab.training.state`), so the resumed run takes exactly the steps the uninterrupted one would.
+its checkpoint folder with ``resume=True``: the checkpoint holds the trained weights, AdamW's statistics,
+the window sampler's state, the loss history and the plan of what is trained (safetensors + JSON, nothing
+pickled; see :mod:`gpt2lab.training.state`), so the resumed run takes exactly the steps the uninterrupted
+one would.
+
+A model too big to fine-tune whole in the memory at hand (gpt2-xl on a 15 GiB GPU) trains its top blocks
+only, or shorter windows (:mod:`gpt2lab.training.memory_plan`); ``result.summary()`` says so in a sentence.
 """
 
 from __future__ import annotations
@@ -39,6 +44,9 @@ import torch
 from gpt2lab.errors import LabError
 from gpt2lab.lab import Lab
 from gpt2lab.training.losses import next_token_losses
+from gpt2lab.training.memory_plan import (TrainingPlan, is_out_of_memory, out_of_memory_error, own_memory, plan_training,
+                                          restored_plan, shared_copy, storage_addresses, train_only, trained_parameters,
+                                          usable_memory)
 from gpt2lab.training.history import LossHistory
 from gpt2lab.training.optim import (OptimizerConfig, check_optimizer_config, dropout_seed, make_optimizer, optimizer_step,
                              rng_devices)
@@ -191,6 +199,7 @@ class FineTuneResult:
     finished: bool  # True when all max_steps steps are done
     interrupted: bool = False  # True when the stop button (KeyboardInterrupt) ended the run early
     checkpoint: Path | None = None  # where the state was saved, if a folder was given
+    plan: TrainingPlan | None = None  # what was trained in the memory at hand (plan.note: what changed, if anything)
 
     @property
     def perplexity_before(self) -> float:
@@ -204,9 +213,11 @@ class FineTuneResult:
         return f"FineTuneResult({self.summary()})"
 
     def summary(self) -> str:
-        """One line: steps, validation loss and perplexity before and after."""
+        """One line: steps, validation loss and perplexity before and after (after the sentence saying what
+        was trained instead, when the memory at hand did not allow every weight)."""
         state = "done" if self.finished else "stopped early, resume from the checkpoint"
-        return (f"{self.history.step}/{self.config.max_steps} steps ({state}); validation loss {self.val_loss_before:.3f} -> "
+        changed = f"{self.plan.note} " if self.plan is not None and self.plan.changed else ""
+        return (f"{changed}{self.history.step}/{self.config.max_steps} steps ({state}); validation loss {self.val_loss_before:.3f} -> "
                 f"{self.val_loss:.3f} nats/token, perplexity {self.perplexity_before:.1f} -> {self.perplexity:.1f}")
 
 
@@ -215,6 +226,24 @@ def copy_lab(lab: Lab, name: str) -> Lab:
     model = copy.deepcopy(lab.hf_model)
     model.requires_grad_(True)
     return Lab(model, lab.tokenizer, name=name, source=f"fine-tuned from {lab.name}", device=lab.device)
+
+
+def shared_lab(lab: Lab, name: str) -> Lab:
+    """A new Lab whose model shares every weight's memory with ``lab``'s until training gives the trained ones
+    their own copy (:func:`~gpt2lab.training.memory_plan.own_memory`): a fine-tune of the top blocks of a big
+    model costs those blocks, not a second model."""
+    model = shared_copy(lab.hf_model)
+    model.requires_grad_(True)
+    return Lab(model, lab.tokenizer, name=name, source=f"fine-tuned from {lab.name}", device=lab.device)
+
+
+def finetune_plan(lab: Lab, config: FineTuneConfig | None = None, memory_budget: int | None = None) -> TrainingPlan:
+    """What :func:`finetune_lm` will train in the memory at hand (``memory_budget`` bytes, else a share of what
+    the lab's device has free): every weight, or the nearest run that fits. ``str(plan)`` says it in a sentence."""
+    config = config or FineTuneConfig()
+    config.check(lab.config.n_ctx)
+    return plan_training(lab.config, batch_size=config.batch_size, block_size=config.block_size,
+                         budget=usable_memory(lab.device, memory_budget), name=lab.name, where=str(lab.device))
 
 
 def fingerprint(ids: torch.Tensor, config) -> str:
@@ -235,13 +264,16 @@ def finetune_lm(
     stop_at_step: int | None = None,
     on_eval: Callable[[LossHistory], None] | None = None,
     progress: bool = True,
+    memory_budget: int | None = None,
 ) -> FineTuneResult:
     """Fine-tune a copy of ``lab``'s model on ``text`` (a string, or a file) as a language model.
 
     ``checkpoint_dir``: save the state there when the run stops (and every ``config.checkpoint_every``
     steps); ``resume=True`` goes on from it. ``stop_at_step``: stop after that step, as if interrupted.
     ``on_eval(history)`` is called after every validation measurement (a live loss curve, for example).
-    ``progress``: show a tqdm progress bar.
+    ``progress``: show a tqdm progress bar. ``memory_budget``: bytes the run may use (default: most of what
+    the lab's device has free); a model too big to train whole there trains its top blocks only, or shorter
+    windows (:func:`finetune_plan`), and ``result.summary()`` says so.
     """
     from tqdm.auto import tqdm
 
@@ -252,38 +284,48 @@ def finetune_lm(
     if resume and checkpoint_dir is None:
         raise LabError("resume=True needs checkpoint_dir, the folder the interrupted fine-tune saved its state in.")
     ids = encode_text(lab, read_text(text))
-    windows = split_windows(ids, config.block_size, config.val_fraction, config.seed)
     key = fingerprint(ids, config)
     device = lab.device
+    checkpoint = Path(checkpoint_dir) if checkpoint_dir is not None else None
+    # a resumed run trains what the interrupted one trained, whatever is free now
+    plan = (resumed_plan(checkpoint) if resume else None) or finetune_plan(lab, config, memory_budget)
+    windows = split_windows(ids, plan.block_size, config.val_fraction, config.seed)
+    batch_size = plan.batch_size
 
-    tuned = copy_lab(lab, name=f"{lab.name} fine-tuned")
+    tuned = shared_lab(lab, name=f"{lab.name} fine-tuned")
     model = tuned.hf_model
-    optimizer = make_optimizer(model.parameters(), config.optimizer)
+    trained = trained_parameters(model, plan)
+    own_memory(trained, storage_addresses(lab.hf_model))  # the lab's own weights are never written
+    train_only(model, trained)
+    part = torch.nn.ParameterList(trained)  # what a checkpoint holds: the trained weights (the rest are the lab's)
+    optimizer = make_optimizer(trained, config.optimizer)
     sampler = torch.Generator().manual_seed(config.seed)  # draws each step's training windows
     history = LossHistory(total_steps=config.max_steps)
-    checkpoint = Path(checkpoint_dir) if checkpoint_dir is not None else None
-    if resume:
-        history = resume_state(checkpoint, model, optimizer, sampler, key)
-    else:
-        history.eval_steps.append(0)
-        history.eval_losses.append(mean_loss(model, windows.val, config.batch_size))
-        if on_eval:
-            on_eval(history)
 
     def save() -> None:
         if checkpoint is not None:
-            info = {"step": history.step, "fingerprint": key, "history": dataclasses.asdict(history), "config": dataclasses.asdict(config)}
-            save_state(checkpoint, model, optimizer, sampler, info)
+            info = {"step": history.step, "fingerprint": key, "history": dataclasses.asdict(history),
+                    "config": dataclasses.asdict(config), "plan": plan.as_dict()}
+            save_state(checkpoint, part, optimizer, sampler, info)
 
-    step, interrupted = history.step, False
-    last = min(config.max_steps, stop_at_step or config.max_steps)
-    bar = tqdm(total=config.max_steps, initial=step, unit="step", desc="fine-tuning", disable=not progress)
+    step, interrupted = 0, False
+    bar = None
     try:
+        if resume:
+            history = resume_state(checkpoint, part, optimizer, sampler, key)
+        else:
+            history.eval_steps.append(0)
+            history.eval_losses.append(mean_loss(model, windows.val, batch_size))
+            if on_eval:
+                on_eval(history)
+        step = history.step
+        last = min(config.max_steps, stop_at_step or config.max_steps)
+        bar = tqdm(total=config.max_steps, initial=step, unit="step", desc="fine-tuning", disable=not progress)
         # dropout draws from torch's global generator: fork it, so the learner's own random state is left alone
         with torch.random.fork_rng(devices=rng_devices(device)):
             while step < last:
                 torch.manual_seed(dropout_seed(config.seed, step))
-                pick = torch.randint(len(windows.train), (config.batch_size,), generator=sampler)
+                pick = torch.randint(len(windows.train), (batch_size,), generator=sampler)
                 loss = next_token_losses(model, windows.train[pick].to(device), train=True).mean()
                 loss = optimizer_step(optimizer, loss, config.optimizer, step, step / config.max_steps)
                 step += 1
@@ -291,7 +333,7 @@ def finetune_lm(
                 history.train_losses.append(loss)
                 if step % config.eval_every == 0 or step == config.max_steps:
                     history.eval_steps.append(step)
-                    history.eval_losses.append(mean_loss(model, windows.val, config.batch_size))
+                    history.eval_losses.append(mean_loss(model, windows.val, batch_size))
                     bar.set_postfix(train=f"{loss:.3f}", val=f"{history.eval_losses[-1]:.3f}")
                     if on_eval:
                         on_eval(history)
@@ -300,21 +342,35 @@ def finetune_lm(
                     save()
     except KeyboardInterrupt:
         interrupted = True  # the notebook's stop button: keep what was learnt, return it
-    except BaseException:
-        save()  # an error mid-run: the steps done so far are not lost
+    except BaseException as error:
+        if history.eval_steps:
+            save()  # an error mid-run: the steps done so far are not lost
+        if is_out_of_memory(error):
+            raise out_of_memory_error(plan, "Fine-tuning") from None
         raise
     finally:
-        bar.close()
+        if bar is not None:
+            bar.close()
+        model.requires_grad_(True)  # as a copied model comes: every weight can be trained again
     save()
-    val_loss = history.eval_losses[-1] if history.eval_steps[-1] == step else mean_loss(model, windows.val, config.batch_size)
+    val_loss = history.eval_losses[-1] if history.eval_steps[-1] == step else mean_loss(model, windows.val, batch_size)
     return FineTuneResult(
         lab=tuned, history=history, config=config, windows=windows, val_loss_before=history.eval_losses[0],
-        val_loss=val_loss, finished=step >= config.max_steps, interrupted=interrupted, checkpoint=checkpoint,
+        val_loss=val_loss, finished=step >= config.max_steps, interrupted=interrupted, checkpoint=checkpoint, plan=plan,
     )
 
 
+def resumed_plan(folder: Path) -> TrainingPlan | None:
+    """The plan an interrupted fine-tune saved in its checkpoint (None when there is none to read)."""
+    path = folder / "state.json"
+    if not path.is_file():
+        return None  # resume_state says what is missing, in one sentence
+    return restored_plan(json.loads(path.read_text()).get("plan"))
+
+
 def resume_state(folder: Path, model, optimizer, sampler: torch.Generator, key: str) -> LossHistory:
-    """Load a checkpoint written by :func:`finetune_lm` into model, optimizer and sampler; return its history."""
+    """Load a checkpoint written by :func:`finetune_lm` into model (the trained weights), optimizer and sampler;
+    return its history."""
     if not (folder / "state.json").is_file():
         raise LabError(f"There is no fine-tuning checkpoint in {str(folder)!r}; run without resume=True first.")
     info = json.loads((folder / "state.json").read_text())

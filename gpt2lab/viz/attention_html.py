@@ -144,13 +144,14 @@ def mask_steps_html(scores, pattern, tokens, *, title: str = "") -> str:
         title=title)
 
 
-def head_grid_html(patterns, tokens, *, title: str = "") -> str:
-    """Every head of one layer, (n_head, T, T_all), side by side; no numbers in the cells."""
-    n_head = patterns.shape[0]
-    width = max(_panel_width(n_head, tokens, cell_em=0.6), _page_em() / math.ceil(math.sqrt(n_head)))
+def head_grid_html(patterns, tokens, *, title: str = "", heads=None) -> str:
+    """The heads of one layer, (n_head, T, T_all), side by side (``heads``: which ones; all by default);
+    no numbers in the cells."""
+    shown = list(range(patterns.shape[0])) if heads is None else list(heads)
+    width = max(_panel_width(len(shown), tokens, cell_em=0.6), _page_em() / math.ceil(math.sqrt(len(shown))))
     return _panels(*(heatmap_html(patterns[h], tokens, tokens, annotate=False, title=f"head {h}", width_em=width,
                                   axes_note=None)
-                     for h in range(n_head)), title=title or "every head of the layer")
+                     for h in shown), title=title or "every head of the layer")
 
 
 def query_row_html(pattern, query: int, tokens, *, title: str = "") -> str:

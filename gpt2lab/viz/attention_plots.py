@@ -28,6 +28,7 @@ from gpt2lab.errors import LabError
 from gpt2lab.inputs import check_tensor
 from gpt2lab.viz.figures import label_room, new_figure, panel_layout, set_token_ticks, styled, text_em_in, to_numpy
 from gpt2lab.viz.labels import quoted_token
+from gpt2lab.viz.readable import first_heads, grid_cell_inches, grid_ticks, shown_line
 
 PATTERN_CMAP = "Blues"  # attention weights: white (0) to dark blue (1)
 SCORE_CMAP = "RdBu_r"  # scores can be negative: blue below 0, red above
@@ -157,17 +158,22 @@ def _score_cmap():
 
 
 @styled
-def head_grid(patterns: torch.Tensor, query_tokens, key_tokens=None, *, title: str | None = None):
+def head_grid(patterns: torch.Tensor, query_tokens, key_tokens=None, *, heads=None, title: str | None = None):
     """Every head of one layer side by side: ``head_grid(trace["blocks.0.attn.pattern"], trace.tokens)``.
 
-    patterns: (n_head, T, T_all). Axis ``h`` of the figure (``fig.axes[h]``) shows head ``h``; all share the
-    0-to-1 scale. Tokens label the left column and bottom row when there are at most 16 of them.
+    patterns: (n_head, T, T_all). ``heads``: which heads to draw; left out, all of them up to
+    :data:`~gpt2lab.viz.readable.MAX_HEADS` (16), else the first 16 and a title line saying so (gpt2-large
+    has 20, gpt2-xl 25). Axis ``i`` of the figure (``fig.axes[i]``) shows ``heads[i]`` (head ``i`` when all
+    are drawn); all share the 0-to-1 scale. Tokens label the left column and bottom row when there are at
+    most 16 of them.
     """
     if patterns.dim() != 3:
         raise LabError(f"Give all heads of one layer, shape (n_head, T, T_all), e.g. trace['blocks.0.attn.pattern'], "
                        f"not a tensor of shape {tuple(patterns.shape)}.")
     key_tokens = _check_matrix(patterns[0], query_tokens, key_tokens, "pattern")
-    n_head = patterns.shape[0]
+    n_total = patterns.shape[0]
+    shown = _heads_to_show(heads, n_total)
+    n_head = len(shown)
     labelled = len(key_tokens) <= 16
     side = (label_room(query_tokens) if labelled else 0) + 1.2
     # labels every other token, if need be: the heads side by side matter more than every label
@@ -175,14 +181,14 @@ def head_grid(patterns: torch.Tensor, query_tokens, key_tokens=None, *, title: s
                                       max_cols=int(np.ceil(np.sqrt(n_head))), side_in=side, min_panel_in=1.6)
     fig, axes = new_figure(nrows, ncols, width=ncols * size + side,
                            height=nrows * (size + 0.5) + (label_room(key_tokens) if labelled else 0) + 0.6, layout="compressed")
-    for h, ax in enumerate(axes.flat):
-        if h >= n_head:
+    for i, ax in enumerate(axes.flat):
+        if i >= n_head:
             ax.remove()  # an empty cell of the grid
             continue
-        image = _pattern_image(ax, to_numpy(patterns[h]), annotate=False)
-        ax.set_title(f"head {h}", fontsize="medium")
-        row, col = divmod(h, ncols)
-        last_in_column = h + ncols >= n_head
+        image = _pattern_image(ax, to_numpy(patterns[shown[i]]), annotate=False)
+        ax.set_title(f"head {shown[i]}", fontsize="medium")
+        row, col = divmod(i, ncols)
+        last_in_column = i + ncols >= n_head
         if labelled and col == 0:
             set_token_ticks(ax, query_tokens, "y", length_in=size)
         else:
@@ -192,8 +198,24 @@ def head_grid(patterns: torch.Tensor, query_tokens, key_tokens=None, *, title: s
         else:
             ax.set_xticks([])
     fig.colorbar(image, ax=fig.axes, label="attention weight", shrink=0.6)
-    fig.suptitle(title or "every head of the layer (rows: queries, columns: keys)")
+    title = title or "every head of the layer (rows: queries, columns: keys)"
+    if n_head < n_total:  # say what is left out, in one line
+        title += f"\n{shown_line('heads', shown, n_total)}" + (" (pass heads=[...] to see others)" if heads is None else "")
+    fig.suptitle(title)
     return fig
+
+
+def _heads_to_show(heads, n_head: int) -> list[int]:
+    """The heads a view of one layer draws: the ones asked for (checked), else a readable subset."""
+    if heads is None:
+        return first_heads(n_head)
+    try:
+        shown = [int(h) for h in heads]
+    except (TypeError, ValueError):
+        raise LabError(f"heads must be a list of head numbers, such as [0, 1, 2], not {heads!r}.") from None
+    if not shown or not all(0 <= h < n_head for h in shown):
+        raise LabError(f"Choose heads between 0 and {n_head - 1}, for example heads=[0, 1].")
+    return shown
 
 
 @styled
@@ -287,14 +309,16 @@ def head_scores_heatmap(scores, *, title: str | None = None):
     """Every head's previous-token, first-token and induction score, as three (n_layer, n_head) heatmaps.
 
     ``scores`` is a :class:`~gpt2lab.analysis.head_scores.HeadScores`; each panel is on the 0-to-1 scale and marks
-    its strongest head with a ring.
+    its strongest head with a ring. Every head is drawn at any size (1,200 small cells for gpt2-xl, which
+    still read as a picture); past 24 layers or heads only every k-th is labelled, and the title says so.
     """
     from matplotlib.ticker import MaxNLocator
 
     from gpt2lab.analysis.head_scores import KINDS
 
     n_layer, n_head = scores.previous_token.shape
-    fig, axes = new_figure(1, 3, width=3 * (1.2 + 0.35 * max(n_head, 4)) + 1.2, height=1.6 + 0.35 * max(n_layer, 4))
+    cell_w, cell_h = grid_cell_inches(n_layer, n_head)
+    fig, axes = new_figure(1, 3, width=3 * (1.2 + cell_w * max(n_head, 4)) + 1.2, height=1.6 + cell_h * max(n_layer, 4))
     for ax, kind in zip(axes[0], KINDS):
         grid = to_numpy(scores.of(kind))  # (n_layer, n_head)
         image = ax.imshow(grid, cmap=PATTERN_CMAP, vmin=0, vmax=1, aspect="auto", interpolation="nearest")
@@ -302,10 +326,10 @@ def head_scores_heatmap(scores, *, title: str | None = None):
         ax.scatter([head], [layer], s=160, facecolors="none", edgecolors="#d1495b", linewidths=2)
         ax.set_title(f"{kind.replace('_', '-')}\nbest: {layer}.{head} = {best:.2f}", fontsize="medium")
         ax.set_xlabel("head")
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # every head, or every other: as many as fit
-        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+        ticks = grid_ticks(ax, n_layer, n_head)
         ax.set_ylabel("layer")
     fig.colorbar(image, ax=list(axes[0]), label="score (mean attention weight)", shrink=0.8)
-    if title:
-        fig.suptitle(title)
+    if title or ticks:
+        fig.suptitle("\n".join(filter(None, [title, f"all {n_layer} x {n_head} heads; {ticks}" if ticks else ""])))
     return fig
+

@@ -13,6 +13,7 @@ from gpt2lab.analysis.attribution import LogitAttribution
 from gpt2lab.analysis.patching import PatchingResult
 from gpt2lab.viz.figures import label_room, new_figure, set_token_ticks, styled, text_em_in, to_numpy
 from gpt2lab.viz.labels import quoted_token, token_label
+from gpt2lab.viz.readable import grid_cell_inches, grid_ticks, ordinal, tick_step
 
 KIND_COLOURS = {"embeddings": "#7f7f7f", "head": "#1f77b4", "attn bias": "#9ecae1", "mlp": "#ff7f0e"}
 
@@ -43,18 +44,23 @@ def attribution_bars(attribution: LogitAttribution, k: int = 12, *, title: str |
 
 @styled
 def head_attribution_heatmap(attribution: LogitAttribution, *, title: str | None = None):
-    """Every head's direct share as a layer x head grid (red pushes the token up, blue pushes it down)."""
+    """Every head's direct share as a layer x head grid (red pushes the token up, blue pushes it down).
+
+    Every head is drawn at any size; past 24 layers or heads only every k-th is labelled, and the title's
+    second line says so.
+    """
     grid = to_numpy(attribution.head_grid())  # (n_layer, n_head)
     n_layer, n_head = grid.shape
-    fig, axes = new_figure(width=1.8 + 0.45 * n_head, height=1.2 + 0.35 * n_layer)
+    cell_w, cell_h = grid_cell_inches(n_layer, n_head)
+    fig, axes = new_figure(width=1.8 + 1.3 * cell_w * n_head, height=1.2 + cell_h * n_layer)
     ax = axes[0, 0]
     limit = max(1e-6, float(np.abs(grid).max()))
     image = ax.imshow(grid, cmap="RdBu_r", vmin=-limit, vmax=limit, aspect="auto")
-    ax.set_xticks(range(n_head), [str(h) for h in range(n_head)])
-    ax.set_yticks(range(n_layer), [str(layer) for layer in range(n_layer)])
+    ticks = grid_ticks(ax, n_layer, n_head)
     ax.set_xlabel("head")
     ax.set_ylabel("layer")
-    ax.set_title(title or f"each head's direct share of {quoted_token(attribution.token)}", fontsize="medium")
+    heading = title or f"each head's direct share of {quoted_token(attribution.token)}"
+    ax.set_title(heading + (f"\nall {n_layer} x {n_head} heads; {ticks}" if ticks else ""), fontsize="medium")
     fig.colorbar(image, ax=ax)
     return fig
 
@@ -63,7 +69,8 @@ def head_attribution_heatmap(attribution: LogitAttribution, *, title: str | None
 def patching_heatmap(result: PatchingResult, *, title: str | None = None):
     """The patching grid: rows are where the stream is patched, columns the positions; 1 = all recovered.
 
-    Column labels show the clean token, and the corrupted one where they differ ("John/Mary").
+    Column labels show the clean token, and the corrupted one where they differ ("John/Mary"). Every row is
+    drawn at any size; past 24 rows (gpt2-large has 37) only every k-th is labelled, and the title says so.
     """
     grid = to_numpy(result.recovered)  # (n_layer + 1, T)
     n_rows, T = grid.shape
@@ -74,10 +81,12 @@ def patching_heatmap(result: PatchingResult, *, title: str | None = None):
     limit = max(1.0, float(np.abs(grid).max()))
     image = ax.imshow(grid, cmap="RdBu_r", vmin=-limit, vmax=limit, aspect="auto")
     set_token_ticks(ax, columns, axis="x")
-    ax.set_yticks(range(n_rows), result.rows)
+    step = tick_step(n_rows)
+    ax.set_yticks(range(0, n_rows, step), result.rows[::step])
     ax.set_xlabel("position patched (clean / corrupted token)")
-    ax.set_title(title or (f"logit difference {quoted_token(result.answer)} − {quoted_token(result.wrong)} "
-                           f"recovered by patching the clean stream in"), fontsize="medium")
+    heading = title or (f"logit difference {quoted_token(result.answer)} − {quoted_token(result.wrong)} "
+                        f"recovered by patching the clean stream in")
+    ax.set_title(heading + (f"\nall {n_rows} rows; every {ordinal(step)} labelled" if step > 1 else ""), fontsize="medium")
     fig.colorbar(image, ax=ax, label="recovered (1 = clean, 0 = corrupted)")
     return fig
 

@@ -11,10 +11,12 @@ installed Python packages already carry: ``nbclassic`` (require.js, jQuery) and 
 third-party script is part of gpt2lab itself. When those packages are missing, the view says so in one
 line and points to the built-in figures, which need no script at all.
 
-Long inputs make a browser crawl (the model view draws layers x heads x T x T lines), so the views show at
-most :data:`MAX_TOKENS` tokens and :data:`MAX_WEIGHTS` attention weights; pick layers and heads to see
-others. Because attention is causal, the first N tokens attend only to each other, so cutting the input
-to its first N tokens leaves their attention exactly as it was.
+Long inputs and big models make a browser crawl (the model view draws layers x heads x T x T lines), so
+the views show at most :data:`MAX_TOKENS` tokens and :data:`MAX_WEIGHTS` attention weights. Called
+without ``layers``/``heads`` they pick a readable subset at any GPT-2 size (gpt2-xl has 48 x 25 heads) and
+say which in one line; pick layers and heads to see others. Because attention is causal, the first N
+tokens attend only to each other, so cutting the input to its first N tokens leaves their attention exactly
+as it was.
 
     head_view(trace, layers=[0, 1])                 # IPython HTML; display it or take .data
     model_view(trace, layers=[0], heads=[0, 2, 3])
@@ -34,6 +36,7 @@ from IPython.display import HTML
 
 from gpt2lab.errors import LabError
 from gpt2lab.model.names import block_stage
+from gpt2lab.viz.readable import MAX_HEADS, first_heads, shown_line, spread_layers
 
 MAX_TOKENS = 40  # tokens shown; the first ones, whose attention the causal mask keeps intact
 MAX_WEIGHTS = 100_000  # attention weights sent to the browser (layers x heads x T x T)
@@ -116,35 +119,47 @@ def trace_attention(trace, layers=None, heads=None, max_tokens: int = MAX_TOKENS
                     max_weights: int = MAX_WEIGHTS) -> BertvizInput:
     """The trace's patterns, cut to what a view will show.
 
-    ``layers``/``heads``: indices to keep (default all). The input is cut to its first ``max_tokens``
-    tokens (``note`` then says so); a :class:`LabError` asks for fewer layers or heads when more than
-    ``max_weights`` weights would remain.
+    ``layers``/``heads``: indices to keep. Left out, the view picks a readable subset at any size: the first
+    :data:`~gpt2lab.viz.readable.MAX_HEADS` heads, and as many layers as fit ``max_weights`` (every k-th, see
+    :func:`~gpt2lab.viz.readable.spread_layers`); ``note`` then says which. The input is cut to its first
+    ``max_tokens`` tokens (``note`` says so too); a :class:`LabError` asks for fewer layers or heads when
+    the ones *chosen* would send more than ``max_weights`` weights.
     """
     if trace.start != 0:
         raise LabError("bertviz needs a trace of the whole text; trace it again without a KV cache.")
     n_layer = trace.n_layer
-    layers = list(range(n_layer)) if layers is None else sorted({int(i) for i in layers})
-    if not layers or not all(0 <= i < n_layer for i in layers):
+    chosen_layers = None if layers is None else sorted({int(i) for i in layers})
+    if chosen_layers is not None and (not chosen_layers or not all(0 <= i < n_layer for i in chosen_layers)):
         raise LabError(f"Choose layers between 0 and {n_layer - 1}, for example layers=[0].")
-    trace.require([block_stage(i, "attn.pattern") for i in layers], "to show its attention")
-    n_head = trace["attn.pattern", layers[0]].shape[0]
-    heads = list(range(n_head)) if heads is None else sorted({int(h) for h in heads})
-    if not heads or not all(0 <= h < n_head for h in heads):
-        raise LabError(f"Choose heads between 0 and {n_head - 1}, for example heads=[0, 1].")
+    trace.require([block_stage(i, "attn.pattern") for i in (chosen_layers if chosen_layers is not None else range(n_layer))],
+                  "to show its attention")
+    n_head = trace["attn.pattern", (chosen_layers or [0])[0]].shape[0]
     T = min(len(trace.tokens), max_tokens)
-    n_weights = len(layers) * len(heads) * T * T
+    per_head = T * T  # weights one head of one layer sends
+    picked = heads is None or chosen_layers is None  # the view chooses some of what it shows
+    if heads is None:  # readable, and at least one layer must fit
+        heads = first_heads(n_head, min(MAX_HEADS, max(1, max_weights // (per_head * len(chosen_layers or [0])))))
+    else:
+        heads = sorted({int(h) for h in heads})
+        if not heads or not all(0 <= h < n_head for h in heads):
+            raise LabError(f"Choose heads between 0 and {n_head - 1}, for example heads=[0, 1].")
+    layers = chosen_layers if chosen_layers is not None else spread_layers(n_layer, max_weights // (len(heads) * per_head))
+    n_weights = len(layers) * len(heads) * per_head
     if n_weights > max_weights:
         raise LabError(f"{len(layers)} layers x {len(heads)} heads x {T}x{T} tokens is {n_weights:,} attention weights, "
                        f"too many for a browser; choose fewer, for example layers=[{layers[0]}] and heads=[0, 1].")
-    note = ""
+    notes = []
+    if picked and (len(layers) < n_layer or len(heads) < n_head):
+        notes.append(f"Showing {shown_line('layers', layers, n_layer)} and {shown_line('heads', heads, n_head)}, "
+                     f"what a browser draws smoothly; pass layers=[...] and heads=[...] to choose others.")
     if T < len(trace.tokens):
-        note = (f"Showing the first {T} of {len(trace.tokens)} tokens so the page stays responsive "
-                f"(their attention is unchanged: a token never attends to later ones).")
+        notes.append(f"Showing the first {T} of {len(trace.tokens)} tokens so the page stays responsive "
+                     f"(their attention is unchanged: a token never attends to later ones).")
     attention = tuple(
         torch.round(trace["attn.pattern", i][heads][:, :T, :T].float().cpu(), decimals=DECIMALS)[None]  # (1, n_heads, T, T)
         for i in layers
     )
-    return BertvizInput(attention, list(trace.tokens[:T]), layers, heads, note)
+    return BertvizInput(attention, list(trace.tokens[:T]), layers, heads, " ".join(notes))
 
 
 def head_view(trace, layers=None, heads=None, *, scripts: str = "auto", max_tokens: int = MAX_TOKENS) -> HTML:

@@ -27,6 +27,7 @@ from gpt2lab.viz import attention_plots as plots
 from gpt2lab.viz.ablation_views import ablation_table_html
 from gpt2lab.viz.labels import quoted_token, token_label
 from gpt2lab.viz.presenter import themed
+from gpt2lab.viz.readable import first_heads, index_list
 from gpt2lab.widgets.controls import SaveControl, error_html, wrapping_row
 
 MAX_TOKENS = 48  # more rows and columns than this make every heatmap unreadable
@@ -159,6 +160,11 @@ class AttentionExplorer:
 
     # -- helpers -------------------------------------------------------------------------------------
 
+    def grid_heads(self, head: int) -> tuple[list[int], bool]:
+        """The heads the grid view shows: at most 16, always with ``head`` among them; and whether that is all."""
+        shown = first_heads(self.lab.config.n_head, around=head)
+        return shown, len(shown) == self.lab.config.n_head
+
     def make_view(self, kind: str) -> tuple[str, str]:
         """The HTML of one view of the current trace, and a one-sentence description of it (alt text)."""
         trace, layer, head, query = self.trace, self.layer.value, self.head.value, self.query.value
@@ -171,9 +177,12 @@ class AttentionExplorer:
             return (views.mask_steps_html(trace["attn.scores", layer][head], trace["attn.pattern", layer][head], tokens,
                                           title=f"{where}: from scores to pattern"),
                     f"Scores, masked scores and softmax pattern of {where}.")
-        if kind == "grid":
-            return (views.head_grid_html(trace["attn.pattern", layer], tokens, title=f"layer {layer}: every head"),
-                    f"Attention patterns of all heads of layer {layer}.")
+        if kind == "grid":  # at most 16 heads, always with the chosen one among them (gpt2-xl has 25)
+            shown, every = self.grid_heads(head)
+            return (views.head_grid_html(trace["attn.pattern", layer], tokens, heads=shown,
+                                         title=f"layer {layer}: {'every head' if every else 'the heads around head ' + str(head)}"),
+                    f"Attention patterns of all heads of layer {layer}." if every else
+                    f"Attention patterns of heads {index_list(shown)} of layer {layer}'s {self.lab.config.n_head}.")
         if kind == "row":
             return (views.query_row_html(trace["attn.pattern", layer][head], query, tokens,
                                          title=f"{where}: where {quoted_token(tokens[query])} looks"),
@@ -200,8 +209,11 @@ class AttentionExplorer:
                                       title=f"{where}: from scores to pattern")
             return figure, f"Scores, masked scores and softmax pattern of {where}."
         if kind == "grid":
-            figure = plots.head_grid(trace["attn.pattern", layer], tokens, title=f"layer {layer}: every head")
-            return figure, f"Attention patterns of all heads of layer {layer}."
+            shown, every = self.grid_heads(head)
+            figure = plots.head_grid(trace["attn.pattern", layer], tokens, heads=shown,
+                                     title=f"layer {layer}: {'every head' if every else 'the heads around head ' + str(head)}")
+            return figure, (f"Attention patterns of all heads of layer {layer}." if every else
+                            f"Attention patterns of heads {index_list(shown)} of layer {layer}'s {self.lab.config.n_head}.")
         if kind == "row":
             figure = plots.query_row_bars(trace["attn.pattern", layer][head], query, tokens,
                                           title=f"{where}: where {quoted_token(tokens[query])} looks")
