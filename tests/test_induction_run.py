@@ -113,8 +113,9 @@ def test_the_summary_is_computed_from_the_numbers():
     text = history.summary()
     assert "40 steps in 6 s." in text
     assert "from 0.02 at step 0 to 0.80 at step 40 (layer 1, head 2)" in text
-    assert "between steps 10 and 40" in text and "halfway at step 30" in text  # 0.1 / 0.5 / 0.9 of 0.02 -> 0.80
-    assert "fell from 4.70 to 0.40 nats" in text
+    # a tenth of the rise 0.02 -> 0.80 is passed at step 20, half at step 30: the jump is steps 10 to 30
+    assert "between steps 10 and 30 (2 s to 4 s into the run) it climbed from 0.03 to 0.60" in text
+    assert "fell from 3.59 to 2.46 nats, and the loss on the repeated half from 4.70 to 1.00." in text
     assert "from 0.06 to 0.52 (layer 0, head 1)" in text
     assert "at step 10, before the induction score (step 30)" in text
     late = made_up_history([0.02, 0.60, 0.80], [0.06, 0.06, 0.50], [4.8, 1.0, 0.4])
@@ -128,7 +129,7 @@ def test_the_figure_shades_the_jump_and_draws_the_baselines():
     fig = induction_run_plot(history)
     assert isinstance(fig, LabFigure) and len(fig.axes) == 2
     top, bottom = fig.axes
-    assert [(p.get_x(), p.get_x() + p.get_width()) for p in bottom.patches] == [(10, 40)]  # the jump starts at step 10
+    assert [(p.get_x(), p.get_x() + p.get_width()) for p in bottom.patches] == [(10, 30)]  # the jump starts at step 10
     labels = [line.get_label() for line in bottom.get_lines()]
     assert any("induction, even spread (0.021)" in label for label in labels)
     assert any("best induction score (0.80)" in label for label in labels)

@@ -48,6 +48,7 @@ from gpt2lab.training.settings import check_positive, check_whole
 
 FORMED_SCORE = 0.3  # a head "has formed" once its score reaches this; an even spread scores about 0.02
 PROBE_SEED = 1000  # the measuring sequences use seeds 1000, 1001, ...: the same for every run
+LOSS_MEAN = 20  # training losses averaged when the summary quotes one (a single batch's loss is noisy)
 
 
 @dataclass
@@ -102,9 +103,9 @@ class ScoreRise:
     start: float  # the score at step 0
     peak: float  # the highest score measured
     peak_step: int  # the step of the peak
-    begin_step: int  # the last measurement before the score passed a tenth of its rise
-    half_step: int  # the first measurement at or past half of its rise
-    end_step: int  # the first measurement at or past nine tenths of its rise
+    begin_step: int  # the last measurement before the score passed a tenth of its rise: the jump starts here
+    half_step: int  # the first measurement at or past half of its rise: the jump ends here (the steep part)
+    end_step: int  # the first measurement at or past nine tenths of its rise (the slow climb after the jump)
     formed: bool  # whether the peak reached FORMED_SCORE
 
 
@@ -164,6 +165,12 @@ class InductionHistory:
         """Steps taken so far."""
         return self.steps[-1] if self.steps else 0
 
+    def recent_loss(self, step: int) -> float:
+        """The mean training loss of the ``LOSS_MEAN`` steps up to ``step`` (one batch alone is noisy); at step 0,
+        the first step's loss."""
+        recent = self.train_losses[max(0, step - LOSS_MEAN) : max(1, step)]
+        return sum(recent) / len(recent)
+
     def phase_change(self) -> ScoreRise:
         """How the best induction score rose: from where, to what, and over which steps."""
         return score_rise(self.eval_steps, self.best_induction)
@@ -185,11 +192,14 @@ class InductionHistory:
                  f"at step {self.eval_steps[last]} (layer {li}, head {hi}); a head that spreads its weight evenly "
                  f"scores {even_spread_induction(config.probe_span):.3f}."]
         if induction.formed:
-            begin, end = self.eval_steps.index(induction.begin_step), self.eval_steps.index(induction.end_step)
-            lines.append(f"The jump happened between steps {induction.begin_step} and {induction.end_step} (a tenth to "
-                         f"nine tenths of the rise; halfway at step {induction.half_step}); over the same steps the loss "
-                         f"on the repeated half fell from {self.repeat_losses[begin]:.2f} to "
-                         f"{self.repeat_losses[end]:.2f} nats.")
+            begin, half = self.eval_steps.index(induction.begin_step), self.eval_steps.index(induction.half_step)
+            lines.append(f"The jump: between steps {induction.begin_step} and {induction.half_step} "
+                         f"({self.seconds[begin]:.0f} s to {self.seconds[half]:.0f} s into the run) it climbed from "
+                         f"{self.best_induction[begin]:.2f} to {self.best_induction[half]:.2f}, a tenth to half of its "
+                         f"whole rise; over the same steps the training loss (mean of the last {LOSS_MEAN} steps) fell "
+                         f"from {self.recent_loss(induction.begin_step):.2f} to {self.recent_loss(induction.half_step):.2f} "
+                         f"nats, and the loss on the repeated half from {self.repeat_losses[begin]:.2f} to "
+                         f"{self.repeat_losses[half]:.2f}.")
         else:
             lines.append(f"No induction head formed in this run: no head reached {FORMED_SCORE} (the best was "
                          f"{induction.peak:.2f}, at step {induction.peak_step}).")

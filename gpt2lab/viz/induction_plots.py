@@ -29,7 +29,8 @@ def induction_run_plot(history, title: str = "A small GPT-2 learning to copy") -
 
     The x axis spans the whole run (``config.max_steps``), so a live plot fills in from the left. Once the
     induction score has risen (:meth:`~gpt2lab.training.induction_run.InductionHistory.phase_change`),
-    the steps of its rise are shaded in both panels.
+    the steps of its steep part (a tenth to half of its
+    whole rise) are shaded in both panels.
     """
     config = history.config
     fig, axes = new_figure(2, 1, width=7.2, height=6.0, sharex=True)
@@ -37,8 +38,8 @@ def induction_run_plot(history, title: str = "A small GPT-2 learning to copy") -
     rise = history.phase_change() if history.eval_steps else None
     if rise is not None and rise.formed:
         for ax in (top, bottom):
-            ax.axvspan(rise.begin_step, rise.end_step, color=JUMP_COLOUR, alpha=0.3, lw=0,
-                       label="the jump" if ax is bottom else None)
+            ax.axvspan(rise.begin_step, rise.half_step, color=JUMP_COLOUR, alpha=0.35, lw=0,
+                       label="the jump: a tenth to half of the rise" if ax is bottom else None)
 
     if history.steps:
         top.plot(history.steps, history.train_losses, color=TRAIN_COLOUR, lw=0.8, label="training batch")
