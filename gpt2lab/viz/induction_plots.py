@@ -15,11 +15,12 @@ from gpt2lab.analysis.head_scores import even_spread_induction, even_spread_prev
 from gpt2lab.errors import LabError
 from gpt2lab.viz.attention_plots import PATTERN_CMAP
 from gpt2lab.viz.figures import LabFigure, new_figure, set_token_ticks, styled, to_numpy
-from gpt2lab.viz.finetune_plots import EVAL_COLOUR, SMOOTH_COLOUR, TRAIN_COLOUR, running_mean
+from gpt2lab.viz.finetune_plots import SMOOTH_COLOUR, TRAIN_COLOUR, running_mean
 
 INDUCTION_COLOUR = "#d1495b"  # the score the run is about
 PREVIOUS_COLOUR = "#2a9d5b"  # its partner in the earlier block
 JUMP_COLOUR = "#f2c14e"  # the stretch of steps in which the induction score rose
+REPEAT_COLOUR = "#7b4fa0"  # the loss on the measuring sequences: not red, which is the induction score's
 
 
 @styled
@@ -47,8 +48,8 @@ def induction_run_plot(history, title: str = "A small GPT-2 learning to copy") -
         top.plot(history.steps, running_mean(history.train_losses, window), color=SMOOTH_COLOUR,
                  label=f"training, mean of {window}")
     if history.eval_steps:
-        top.plot(history.eval_steps, history.repeat_losses, ".-", color=EVAL_COLOUR, ms=4,
-                 label="test sequences' repeated half")
+        top.plot(history.eval_steps, history.repeat_losses, ".-", color=REPEAT_COLOUR, ms=4,
+                 label="measuring sequences, repeated half")
     top.set_ylim(bottom=0)
     top.set_ylabel("loss on copied tokens\n(nats per token)")
     top.set_title(title, fontsize="medium")
