@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 import torch
 
-from gpt2lab.analysis.head_scores import even_spread_induction, repeated_random_tokens
+from gpt2lab.analysis.head_scores import even_spread_induction, even_spread_previous_token, repeated_random_tokens
 from gpt2lab.errors import LabError
 from gpt2lab.training.induction_run import (FORMED_SCORE, InductionConfig, InductionHistory, copying_batch,
                                             head_patterns, measure_heads, probe_sequences, score_rise,
@@ -44,6 +44,12 @@ def test_head_patterns_are_hugging_faces_attentions():
     assert ours.shape == (2, 4, 16, 16)
     for layer in range(2):
         torch.testing.assert_close(ours[layer], theirs[layer][0], atol=1e-6, rtol=1e-5)
+
+
+def test_even_spread_baselines_by_hand():
+    assert even_spread_induction(2) == pytest.approx((1 / 3 + 1 / 4) / 2)  # queries 2 and 3 see 3 and 4 keys
+    assert even_spread_previous_token(3) == pytest.approx((1 / 2 + 1 / 3) / 2)  # queries 1 and 2 see 2 and 3 keys
+    assert even_spread_induction(32) == pytest.approx(0.0214, abs=1e-4)
 
 
 def test_an_untrained_model_scores_near_the_even_spread():
