@@ -114,3 +114,20 @@ def head_scores(lab, text: str, *, repeat_length: int = 50, seed: int = 0) -> He
     # a query at t = L + i in the second half has its copy at i; the token after the copy is key i + 1
     induction = torch.stack([after_copy_weight(repeated[name], L) for name in patterns])  # (n_layer, n_head)
     return HeadScores(previous, first, induction, len(trace.ids), L)
+
+
+def even_spread_induction(L: int) -> float:
+    """The induction score of a head that spreads its weight evenly over the keys it can see.
+
+    On two halves of ``L`` tokens a second-half query at L + i sees L + i + 1 keys, so it puts
+    1 / (L + i + 1) on the token after its copy. ``even_spread_induction(2) == (1/3 + 1/4) / 2``.
+    """
+    return sum(1 / (L + i + 1) for i in range(L)) / L
+
+
+def even_spread_previous_token(T: int) -> float:
+    """The previous-token score of a head that spreads its weight evenly, on a text of ``T`` tokens.
+
+    The query at t (1 .. T - 1) sees t + 1 keys. ``even_spread_previous_token(3) == (1/2 + 1/3) / 2``.
+    """
+    return sum(1 / (t + 1) for t in range(1, T)) / (T - 1)
