@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 import torch
 
 from gpt2lab.errors import LabError
-from gpt2lab.generation.stopping import STOP_REASONS, STOPPED_AT_CONTEXT_FULL, STOPPED_AT_END_OF_TEXT, STOPPED_AT_LENGTH
+from gpt2lab.generation.stopping import STOPPED_AT_CONTEXT_FULL, STOPPED_AT_END_OF_TEXT, STOPPED_AT_LENGTH, WrittenText
 from gpt2lab.generation.text_model import TextModel, text_model_of
 from gpt2lab.inputs import check_whole_number
 from gpt2lab.generation.sampling import (
@@ -81,7 +81,7 @@ class BeamStep:
 
 
 @dataclass
-class BeamResult:
+class BeamResult(WrittenText):
     """What :func:`beam_search` returns: the best finished text, its score, and every step's beams."""
 
     prompt: str
@@ -95,14 +95,6 @@ class BeamResult:
     text: str = ""  # prompt and continuation, without a final <|endoftext|>
     completion: str = ""  # the continuation alone
     num_beams: int = 1
-
-    @property
-    def ids(self) -> list[int]:
-        return self.prompt_ids + self.new_ids
-
-    @property
-    def stop_explanation(self) -> str:
-        return STOP_REASONS[self.stop_reason]
 
 
 def next_log_probs(model: TextModel, beams: torch.Tensor, repetition_penalty: float = 1.0,

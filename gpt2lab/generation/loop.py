@@ -39,7 +39,7 @@ from gpt2lab.generation.sampling import (
     make_generator,
     rank_of,
 )
-from gpt2lab.generation.stopping import STOP_REASONS, stop_reason
+from gpt2lab.generation.stopping import WrittenText, stop_reason
 from gpt2lab.generation.text_model import TextModel, text_model_of
 from gpt2lab.inputs import check_options, check_stage_patterns, shown
 from gpt2lab.model.cache import KVCache
@@ -83,7 +83,7 @@ class Step:
 
 
 @dataclass
-class GenerationResult:
+class GenerationResult(WrittenText):
     """What :func:`generate` returns: the text, every step, and why it stopped."""
 
     prompt: str
@@ -93,14 +93,6 @@ class GenerationResult:
     stop_reason: str  # "length", "end_of_text" or "context_full" (see STOP_REASONS)
     text: str  # prompt and continuation, without a final <|endoftext|>
     completion: str  # the continuation alone, without a final <|endoftext|>
-
-    @property
-    def ids(self) -> list[int]:
-        return self.prompt_ids + self.new_ids
-
-    @property
-    def stop_explanation(self) -> str:
-        return STOP_REASONS[self.stop_reason]
 
 
 def next_distribution(lab, prompt: str, settings: SamplingSettings | None = None):

@@ -31,3 +31,21 @@ def stop_reason(ids: list[int], n_new: int, max_new_tokens: int, eos_id: int | N
     if len(ids) >= n_ctx:
         return STOPPED_AT_CONTEXT_FULL
     return None
+
+
+class WrittenText:
+    """What a finished generation shares, beam search or sampling: its ids and why it stopped, in words.
+
+    Mixed into :class:`~gpt2lab.generation.loop.GenerationResult` and :class:`~gpt2lab.generation.beam.BeamResult`,
+    which hold ``prompt_ids``, ``new_ids`` and ``stop_reason``.
+    """
+
+    @property
+    def ids(self) -> list[int]:
+        """The prompt's ids, then the generated ones."""
+        return self.prompt_ids + self.new_ids
+
+    @property
+    def stop_explanation(self) -> str:
+        """Why generation stopped, as a phrase: "the model wrote <|endoftext|>, ..."."""
+        return STOP_REASONS[self.stop_reason]
