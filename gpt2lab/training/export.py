@@ -177,13 +177,14 @@ def copying_text(m: dict) -> str:
     """The card's lines on the repeated spans and guided heads of a run that used them."""
     lines = []
     if m.get("copy_share"):
-        lines.append(f"- Repeated spans: in {m['copy_share']:.0%} of the windows, from a random point on, one span of 8 to 64 "
+        lines.append(f"- Repeated spans: in {m['copy_share']:.0%} of the windows (in the last command; each phase's share is in "
+                     "its command below), from a random point on, one span of 8 to 64 "
                      "tokens is said again and again (random token ids or the window's own text, half and half; "
                      "`gpt2lab.training.copying`). Copying is then the only way to predict the later copies, which "
                      "rewards an induction head; the random first copies are left out of the loss.")
     if m.get("guide") and m.get("guide_steps"):
         lines.append(f"- Guided heads (a shortcut, said plainly): for the first {m['guide_steps']:,} steps an extra loss "
-                     f"(weight {m['guide_weight']}) pulled heads `{m['guide']}` (layer.head:kind) toward reading the "
+                     f"(weight {m['guide_weight']} in the last command; each phase's weight is in its command below) pulled heads `{m['guide']}` (layer.head:kind) toward reading the "
                      "previous token and the token after the current token's earlier copy "
                      "(`gpt2lab.training.guided_heads`). Then the pull stopped, and the last "
                      f"{m['step'] - m['guide_steps']:,} steps trained on the language-modelling loss alone: the heads stayed "
@@ -243,7 +244,7 @@ model, not a useful language model.
   {m['heldout_tokens']:,} tokens); trained on the rest ({m['train_tokens']:,} tokens).
 
 ## Training
-{first_run_text(m)}- AdamW (lr {m['lr']}, betas {m['betas']}, weight decay {m['weight_decay']}), {m['warmup_steps']} warm-up steps then cosine
+{first_run_text(m)}- AdamW (peak lr {m['lr']} in the last command, betas {m['betas']}, weight decay {m['weight_decay']}), {m['warmup_steps']} warm-up steps then cosine
   decay to {m['min_lr_ratio']} x lr over the {'step' if m.get('max_steps') else 'time'} budget; batches of {m['batch_size']} random windows of
   {config.n_positions + 1} tokens; dropout {m.get('dropout', 0.0)} while training; seed {m['seed']}.
 {copying_text(m)}- Steps: {m['step']:,}; tokens seen: {m['tokens_seen']:,} ({m['tokens_seen'] / max(m['train_tokens'], 1):.1f} passes over the training text).
@@ -259,7 +260,7 @@ model, not a useful language model.
   `python -m gpt2lab.training.evaluate` (or, on the first {SUBSET_CHARS:,} held-out characters only, in a few
   seconds: `python -m gpt2lab.training.evaluate --subset`, which gives {m['heldout_subset']['heldout_loss_per_token']:.4f} nats/token,
   {m['heldout_subset']['heldout_loss_per_char']:.4f} nats/char).
-- Loss curve: `loss_curve.png` (train loss averaged over the steps between points; held-out loss on
+- Loss curve: `loss_curve.png` (train loss averaged over the steps between points{'; while heads were guided it includes the guide loss' if m.get('guide_steps') else ''}; held-out loss on
   the first {m['eval_tokens']:,} held-out tokens).
 {head_text(m)}
 ![loss curve](loss_curve.png)
