@@ -120,8 +120,12 @@ class Lab:
 
         A model may have more ids than its tokenizer has tokens (a vocabulary padded to a round number):
         those ids have no text and decode to nothing, as in Hugging Face's tokenizer."""
+        return self.decode_checked(token_ids(ids, self.config.vocab_size, allow_empty=True).tolist())
+
+    def decode_checked(self, ids: list[int]) -> str:
+        """:meth:`decode` of ids already checked (what generation calls: it checked them once, on the way in)."""
         known = self.bpe.id_to_token
-        return self.bpe.decode([i for i in token_ids(ids, self.config.vocab_size, allow_empty=True).tolist() if i in known])
+        return self.bpe.decode([i for i in ids if i in known])
 
     @property
     def bpe(self):
@@ -135,7 +139,11 @@ class Lab:
     def token_strings(self, ids: Iterable[int]) -> list[str]:
         """How each token reads: ``" world"``; a token holding only part of a character (an emoji is
         4 bytes) is labelled in context, like ``"[😀 1-2/4]"``, never shown as a garbled string."""
-        ids = token_ids(ids, self.config.vocab_size, allow_empty=True).tolist()
+        return self.labels_checked(token_ids(ids, self.config.vocab_size, allow_empty=True).tolist())
+
+    def labels_checked(self, ids: list[int]) -> list[str]:
+        """:meth:`token_strings` of ids already checked (a trace's own ids, generation's candidates)."""
+        ids = [int(i) for i in ids]
         for i in set(ids) - self._token_text.keys():
             self._token_text[i] = self._whole_token_text(i)
         labels = [self._token_text[i] for i in ids]
@@ -284,7 +292,7 @@ class Lab:
         ids = ids.to(self.device)  # a trace lives where the weights live: a learner can mix the two freely
         forward(ids, self.weights, self.config, editing(record, edits) if edits else record, cache)
         return Trace(ids=ids, start=already, context_ids=context_ids.to(self.device), activations=activations,
-                     n_layer=self.config.n_layer, labeller=self.token_strings)
+                     n_layer=self.config.n_layer, labeller=self.labels_checked)
 
     def text_model(self) -> TextModel:
         """What generation needs of this lab, and nothing more (see :mod:`gpt2lab.generation.text_model`)."""
@@ -295,7 +303,7 @@ class Lab:
                 vocab_size=self.config.vocab_size,
                 eos_id=eos if eos is not None else getattr(self.hf_model.config, "eos_token_id", None),
                 encode=self.to_ids, read=self.read, batch_logits=self.batch_logits, new_cache=self.new_cache,
-                token_strings=self.token_strings, decode=self.decode,
+                token_strings=self.labels_checked, decode=self.decode_checked,
             )
         return self._text_model
 

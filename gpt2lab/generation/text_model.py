@@ -37,8 +37,8 @@ class TextModel:
     read: Callable[[torch.Tensor, KVCache | None, Sequence[str]], Trace]  # ids after the cache -> their trace
     batch_logits: Callable[[torch.Tensor], torch.Tensor]  # (B, T) ids -> (B, T, vocab) logits, no cache
     new_cache: Callable[[], KVCache]  # an empty KV cache for ``read``
-    token_strings: Callable[[Sequence[int]], list[str]]  # how each token reads: [" The", " cat"]
-    decode: Callable[[Sequence[int]], str]  # ids -> text
+    token_strings: Callable[[Sequence[int]], list[str]]  # how each (checked) token reads: [" The", " cat"]
+    decode: Callable[[Sequence[int]], str]  # (checked) ids -> text
 
     def decode_without_end(self, ids: Sequence[int]) -> str:
         """The text of ``ids``, leaving out a final ``<|endoftext|>`` (it ends the text; it is not text)."""
