@@ -225,8 +225,9 @@ def copying_batch(config: InductionConfig, generator: torch.Generator) -> tuple[
     weights = torch.ones(B, n - 1)  # (B, T): target j is windows[:, j + 1]
     for row in range(B):
         length = int(torch.randint(config.min_span, config.max_span + 1, (1,), generator=generator))
-        windows[row], weights[row] = tile_span(windows[row], config.vocab_size, generator, length=length, start=0,
-                                               random_tokens=True)
+        windows[row], weights[row], _ = tile_span(windows[row], config.vocab_size, generator, length=length,
+                                                  start=0, random_tokens=True)
+        weights[row, length - 1] = 0.0  # the second copy's first token: nothing yet says where the span ends
     return windows, weights
 
 
