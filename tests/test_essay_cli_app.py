@@ -92,6 +92,8 @@ def test_essay_from_a_random_model(lab):
         write_essay(lab, "x", paragraphs=0)
     with pytest.raises(LabError, match="The prompt is empty"):
         write_essay(lab, "")
+    with pytest.raises(LabError, match="The prompt is only spaces"):  # a model could continue it; nobody means it
+        write_essay(lab, " \n\t ")
 
 
 # --- the command line ------------------------------------------------------------------------------------
@@ -110,6 +112,8 @@ def test_cli_in_process(model_folder, capsys):
 
 @pytest.mark.parametrize("args,words", [
     (["", "--max-new-tokens", "5"], "The prompt is empty"),
+    (["   ", "--max-new-tokens", "5"], "The prompt is only spaces"),
+    (["essay", "\n \t"], "The prompt is only spaces"),
     (["Hi", "--top-k", "0"], "top_k must be"),
     (["Hi", "--top-p", "1.5"], "top_p must be"),
     (["Hi", "--temperature", "-1"], "temperature must be"),

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 from gpt2lab.generation.loop import Step, generate
 from gpt2lab.generation.stopping import STOP_REASONS, STOPPED_AT_CONTEXT_FULL, STOPPED_AT_END_OF_TEXT, STOPPED_AT_LENGTH
-from gpt2lab.generation.sampling import SamplingSettings, check_prompt
+from gpt2lab.generation.sampling import SamplingSettings, check_typed_prompt
 from gpt2lab.inputs import check_lab, check_whole_number
 
 PARAGRAPHS = "paragraphs"  # the essay's own stop reason: enough paragraphs written
@@ -137,7 +137,7 @@ def essay_text_with_breaks(lab, prompt_ids: list[int], new_ids: list[int], inser
 def check_essay_request(prompt, paragraphs, max_new_tokens, temperature, top_k, top_p, seed, min_p=0.0,
                         repetition_penalty=1.0, no_repeat_ngram_size=0) -> SamplingSettings:
     """Check an essay request before any work (one clear sentence per mistake); return its sampling settings."""
-    check_prompt(prompt)
+    check_typed_prompt(prompt)
     check_whole_number(paragraphs, "paragraphs", minimum=1)
     return SamplingSettings(temperature=temperature, top_k=top_k, top_p=top_p, max_new_tokens=max_new_tokens, seed=seed,
                             min_p=min_p, repetition_penalty=repetition_penalty, no_repeat_ngram_size=no_repeat_ngram_size)

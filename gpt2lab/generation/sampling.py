@@ -153,6 +153,14 @@ def check_prompt(prompt) -> None:
         raise LabError("The prompt is empty: type at least one word for the model to continue.")
 
 
+def check_typed_prompt(prompt) -> None:
+    """A prompt a person typed (a widget, the essay's command line or web page): :func:`check_prompt`'s rules,
+    and not only spaces, which a model can continue but nobody means to type."""
+    check_prompt(prompt)
+    if not prompt.strip():
+        raise LabError("The prompt is only spaces: type at least one word for the model to continue.")
+
+
 # --- the steps, one function each --------------------------------------------------------------------------
 
 

@@ -11,7 +11,7 @@ from html import escape
 
 import ipywidgets as widgets
 
-from gpt2lab.generation.sampling import SamplingSettings, check_prompt
+from gpt2lab.generation.sampling import SamplingSettings, check_typed_prompt
 from gpt2lab.viz.figures import figure_png
 
 LABEL = {"description_width": "9.5em"}  # one column of labels, in em: it grows with the display mode's text
@@ -35,11 +35,7 @@ def checked_prompt(text: str) -> str:
     ...
     gpt2lab.errors.LabError: The prompt is only spaces: type at least one word for the model to continue.
     """
-    from gpt2lab.errors import LabError
-
-    if text and not text.strip():
-        raise LabError("The prompt is only spaces: type at least one word for the model to continue.")
-    check_prompt(text)
+    check_typed_prompt(text)
     return text
 
 
