@@ -443,6 +443,10 @@ def main(argv=None) -> None:
     parser.add_argument("--time-box", type=int, default=900, help="with --sizes: seconds a cell may take before its row says so")
     parser.add_argument("--workdir", default=None, help="with --sizes: where the stand-ins are written (6.2 GB for gpt2-xl)")
     args = parser.parse_args(argv)
+    try:
+        gpt2lab.lab.pick_device(args.device)  # a device this machine lacks is one line, before any work
+    except gpt2lab.LabError as error:
+        parser.error(str(error))
     torch.set_num_threads(args.threads)
     rows = []
     if args.profile:

@@ -45,3 +45,12 @@ def test_device_cpu_named_explicitly_runs_end_to_end(tmp_path):
     cases = [row["case"] for row in result["rows"]]
     assert "8 tokens of English text: lab.trace, every stage kept" in cases
     assert all(row["ours"]["median"] > 0 for row in result["rows"] if row["section"] == "1 forward")
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the machine without a GPU")
+def test_a_device_this_machine_lacks_is_one_line(capsys):
+    with pytest.raises(SystemExit) as stop:
+        benchmarks.main(["--quick", "--device", "cuda"])
+    assert stop.value.code == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1].endswith(
+        ": error: No CUDA GPU is available here; use device='cpu' (or leave device unset).")  # after the program's name
