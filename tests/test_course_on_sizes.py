@@ -108,8 +108,11 @@ def test_head_grid_and_explorer_show_at_most_sixteen_heads(big):
     assert [ax.get_title() for ax in panels] == [f"head {h}" for h in range(16)]
     assert f"heads 0–15 of {H}" in fig._suptitle.get_text() and max(inches(fig)) <= MAX_INCHES
     explorer = AttentionExplorer(lab, TEXT, layer=lab.config.n_layer - 1, head=H - 1, view="grid")
-    assert explorer.message.value == "" and explorer.picture.value.startswith("<img")
-    titles = [ax.get_title() for ax in explorer.figure.axes if ax.images]
+    L = lab.config.n_layer
+    assert explorer.message.value == "" and explorer.picture.value.startswith('<div role="img"')  # an HTML view
+    assert f'aria-label="Attention patterns of heads {H - 16}–{H - 1} of layer {L - 1}' in explorer.picture.value
+    assert f"head {H - 16}<" in explorer.picture.value and f"head {H - 17}<" not in explorer.picture.value
+    titles = [ax.get_title() for ax in explorer.figure.axes if ax.images]  # the figure a Save button writes
     assert len(titles) == 16 and titles[-1] == f"head {H - 1}"  # the chosen head is always among them
     plt_close(fig, explorer.figure)
 
