@@ -16,8 +16,10 @@ import pytest
 
 
 def kit_temp_folders() -> set[str]:
-    """The folders named gpt2lab-* in the temporary directory (where the notebooks keep their files)."""
-    return {p.name for p in Path(tempfile.gettempdir()).iterdir()}
+    """The folders a notebook could make in the temporary directory: tempfile's (tmp*) and the kit's (gpt2lab-*).
+    Files, and folders named otherwise, belong to other programs sharing the machine."""
+    return {p.name for p in Path(tempfile.gettempdir()).iterdir()
+            if p.name.startswith(("tmp", "gpt2lab-")) and p.is_dir()}
 
 
 @pytest.hookimpl(wrapper=True)
