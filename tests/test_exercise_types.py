@@ -329,8 +329,13 @@ def test_capstone_odd_functions(c):
 
 def test_course_map_reads_every_way_of_naming_notebook_05():
     for right in ("5", "05", 5, np.int64(5), torch.tensor(5), 5.0, "notebook 05", "Notebook 5", "05_logits_and_sampling",
-                  "05_logits_and_sampling.ipynb", " nb05 ", "05 · Logits and sampling"):
+                  "05_logits_and_sampling.ipynb", " nb05 ", "05 · Logits and sampling", "Notebook 05: logits & sampling",
+                  "5.0", np.float64(5.0)):
         assert ex0.check_course_map(right), right
+    for several_or_none in ("5.5", 5.5, "5 or 6", "05, 06", "notebook 5 and 6", "5/6", "05 or 06_autoregressive_generation",
+                            "5 I think", "05_logits_and_sampling 2"):
+        verdict = ex0.check_course_map(several_or_none)
+        assert not verdict and "one notebook number" in verdict.message, (several_or_none, verdict.message)
     for wrong, words in (("6", "loop"), (6, "loop"), ("notebook 06", "loop"), ("07_why_this_token", "07 is about"),
                          ("Notebook 3", "03 is about"), ("12", "from the map"), (-5, "from the map"),
                          ("logits", "from the map"), ("50", "from the map")):

@@ -82,19 +82,34 @@ def check_first_tokens_probability(essay, answer, n: int = 3) -> CheckResult:
 
 
 def notebook_number(answer) -> str | None:
-    """A notebook named by a learner, as its two-digit number; ``None`` if the answer names none.
+    """The ONE notebook a learner's answer names, as its two-digit number; ``None`` if it names none, or several.
+
+    A str may add the notebook's own words after its number (its file name, its title), but nothing else: "5.5",
+    "5 or 6" and "notebook 5, 6" name no single notebook.
 
     >>> [notebook_number(a) for a in (5, "05", "5", "notebook 05", "Notebook 5", "05_logits_and_sampling", "five")]
     ['05', '05', '05', '05', '05', '05', None]
+    >>> [notebook_number(a) for a in ("5.5", "5 or 6", "05, 06", "5.0", "05 · Logits and sampling")]
+    [None, None, None, '05', '05']
     """
-    whole = as_whole(answer)
-    if whole is not None:
-        return f"{whole:02d}" if whole >= 0 else None
     if isinstance(answer, str):
-        found = re.fullmatch(r"\s*(?:notebook|nb)?\s*#?\s*(\d{1,2})(?:[\s_.:·-].*)?", answer, flags=re.IGNORECASE | re.DOTALL)
-        if found:
-            return f"{int(found.group(1)):02d}"
-    return None
+        if re.fullmatch(r"\s*\d+(?:\.\d+)?\s*", answer):
+            answer = float(answer)  # "5", " 05 ", "5.0" (and "5.5", which is no notebook) are read as numbers
+        else:
+            found = re.fullmatch(r"\s*(?:notebook|nb)?\s*#?\s*(\d{1,2})(?:[\s_.:·-](.*))?", answer,
+                                 flags=re.IGNORECASE | re.DOTALL)
+            if not found:
+                return None
+            key = f"{int(found.group(1)):02d}"
+            rest = _words(found.group(2) or "")
+            return key if key in COURSE and rest <= _words(" ".join(COURSE[key]) + " ipynb") else None
+    whole = as_whole(answer)
+    return f"{whole:02d}" if whole is not None and whole >= 0 else None
+
+
+def _words(text: str) -> set[str]:
+    """The lower-case words and numbers of ``text``: what may follow a notebook's number is its own words."""
+    return set(re.findall(r"[a-z0-9]+", text.lower()))
 
 
 @checker
@@ -112,4 +127,5 @@ def check_course_map(answer: str | int | None) -> CheckResult:
         return CheckResult(False, "06 runs the loop one token after another; the choice of ONE token is explained just before.")
     if key in COURSE:
         return CheckResult(False, f"{key} is about {COURSE[key][1]}; look for the scores of the next token.")
-    return CheckResult(False, f'Give a notebook number from the map, "00" to "{max(COURSE)}" (or 0 to {int(max(COURSE))}).')
+    return CheckResult(False, f'Give one notebook number from the map, "00" to "{max(COURSE)}" (or 0 to '
+                              f'{int(max(COURSE))}).')
