@@ -400,3 +400,28 @@ def test_sharp_temperature_at_the_extremes(c):
     assert "nearly flat" in ex06.check_sharp_temperature(c.logits, 1e40).message
     tie = torch.tensor([3.0, 3.0, 0.0])
     assert "tie" in ex06.check_sharp_temperature(tie, 1e-3).message
+
+
+class _Attribution:
+    """An attribution whose largest positive head share is L1 H3, and whose largest by size (negative) is L2 H0."""
+
+    token = " Mary"
+
+    def head_grid(self):
+        grid = torch.zeros(4, 4)
+        grid[1, 3], grid[2, 0], grid[3, 1] = 0.8, -2.0, 0.1
+        return grid
+
+
+def test_top_head_reads_labels_by_their_letters():
+    from gpt2lab.exercises import why_this_token as ex7
+
+    a = _Attribution()
+    for right in ((1, 3), [1, 3], torch.tensor([1, 3]), "L1 H3", "H3 L1", "h3 l1", "head 3 of layer 1", "L1H3", "l1h3",
+                  "Layer 1, Head 3", "block 1 head 3", "1.3", "(1, 3)", "1 3", "layer1head3"):
+        assert ex7.check_top_head(a, right), right
+    for wrong in ("L3 H1", "head 1 of layer 3", "3.1", "L1 H3 or L2 H0", "L1", "L1 3", "1.3.0", 1.3):
+        assert not ex7.check_top_head(a, wrong), wrong
+    assert "Swapped" in ex7.check_top_head(a, (3, 1)).message
+    assert "DOWN" in ex7.check_top_head(a, "H0 L2").message
+    assert "ONE head" in ex7.check_top_head(a, "L1 H3 or L2 H0").message

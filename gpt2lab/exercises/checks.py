@@ -161,3 +161,31 @@ def as_wholes(answer) -> list[int] | None:
         return None
     values = [as_whole(a) for a in answer]
     return None if any(v is None for v in values) else values
+
+
+def as_head(answer) -> tuple[int, int] | None:
+    """A learner's attention head as (layer, head); ``None`` if the answer names no single head.
+
+    A pair of whole numbers is (layer, head), in that order, as is a str of two bare numbers ("1.3", the course's
+    layer.head, or "1, 3"). A labelled str is read by its labels, in any order and case: L, layer or block for
+    the layer, H or head for the head ("L1 H3", "H3 L1", "l1h3", "head 3 of layer 1").
+
+    >>> [as_head(a) for a in ((1, 3), "L1 H3", "H3 L1", "head 3 of layer 1", "L1H3", "1.3", "block 1, head 3")]
+    [(1, 3), (1, 3), (1, 3), (1, 3), (1, 3), (1, 3), (1, 3)]
+    >>> [as_head(a) for a in ("L1 H3 or L2 H0", "layer 1", "L1 3", "1.3.2", 1.3)]
+    [None, None, None, None, None]
+    """
+    import re
+
+    if not isinstance(answer, str):
+        pair = as_wholes(answer)
+        return (pair[0], pair[1]) if pair is not None and len(pair) == 2 else None
+    text = answer.lower()
+    numbers = re.findall(r"\d+", text)
+    layers = re.findall(r"(?<![a-z])(?:layer|block|l)\s*[#:=]?\s*(\d+)", text)
+    heads = re.findall(r"(?<![a-z])(?:head|h)\s*[#:=]?\s*(\d+)", text)
+    if len(numbers) != 2:
+        return None
+    if layers or heads:  # labelled: each number by its label, whatever the order
+        return (int(layers[0]), int(heads[0])) if len(layers) == len(heads) == 1 else None
+    return (int(numbers[0]), int(numbers[1])) if re.fullmatch(r"[\s(\[]*\d+\s*[.,;\s]\s*\d+[\s)\]]*", text) else None
