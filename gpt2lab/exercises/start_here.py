@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import re
 
-from gpt2lab.exercises.checks import CheckResult, as_number, as_whole, checker, not_answered
+from gpt2lab.exercises.checks import CheckResult, as_number, as_whole, checker, not_answered, rounding_hint, same_number
 
 # The course, notebook by notebook: number -> (file stem, what it is about).
 COURSE = {
@@ -46,16 +46,13 @@ def check_prompt_length(lab, prompt: str, answer: int | None) -> CheckResult:
     return CheckResult(False, f"Try len(lab.encode({prompt!r})).")
 
 
-def _close(a: float, b: float) -> bool:
-    return math.isclose(a, b, rel_tol=1e-3, abs_tol=1e-9)
-
-
 @checker
 def check_first_tokens_probability(essay, answer, n: int = 3) -> CheckResult:
     """Exercise 2: the chance of drawing the essay's first ``n`` tokens, in that order.
 
     Each token was drawn with probability ``step.prob`` given the tokens before it, so the chance of the
-    whole run is the product of those probabilities (the rounded ones the notebook prints are accepted too).
+    whole run is the product of those probabilities (of the rounded ones the notebook prints, too), computed or
+    typed to the digits :func:`~gpt2lab.exercises.checks.same_number` accepts.
     """
     if answer is None:
         return not_answered(f"Set answer to a number between 0 and 1: the chance that the first {n} tokens came out "
@@ -66,17 +63,19 @@ def check_first_tokens_probability(essay, answer, n: int = 3) -> CheckResult:
     probs = [step.prob for step in essay.steps[:n]]
     n = len(probs)
     expected = math.prod(probs)
-    if _close(value, expected) or _close(value, math.prod(round(p, 3) for p in probs)):
+    if same_number(answer, expected) or same_number(answer, math.prod(round(p, 3) for p in probs)):
         return CheckResult(True, f"{' x '.join(f'{p:.3f}' for p in probs)} = {expected:.4g}: each token is drawn given "
                                  "the ones before it, so the chances multiply. A whole essay is a product of hundreds "
                                  "of such numbers, which is why the same seed is needed to see it again.")
     if not 0 <= value <= 1:
         return CheckResult(False, f"A chance lies between 0 and 1; {value:g} does not.")
-    if _close(value, sum(probs)) or _close(value, sum(probs) / n):
+    if same_number(answer, sum(probs)) or same_number(answer, sum(probs) / n):
         return CheckResult(False, "Adding (or averaging) gives the chance of one OR another; this one needs the first "
                                   "AND the second AND the third, each given the ones before: multiply.")
-    if any(_close(value, p) for p in probs):
+    if any(same_number(answer, p) for p in probs):
         return CheckResult(False, "That is the chance of one token; the run needs all of them, one after another.")
+    if hint := rounding_hint(answer, expected):
+        return CheckResult(False, hint)
     return CheckResult(False, f"Multiply the probabilities of the first {n} steps: essay.steps[0].prob, "
                               f"essay.steps[1].prob, ...")
 

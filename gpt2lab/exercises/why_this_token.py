@@ -6,11 +6,10 @@ Each checker takes the learner's answer (``None`` while unanswered) and what it 
 
 from __future__ import annotations
 
-import math
-
 import torch
 
-from gpt2lab.exercises.checks import CheckResult, as_head, as_number, as_whole, checker, not_answered
+from gpt2lab.exercises.checks import (CheckResult, as_head, as_number, as_whole, checker, not_answered, rounding_hint,
+                                      same_number)
 
 
 @checker
@@ -21,16 +20,17 @@ def check_probability_by_hand(lab, text: str, position: int, answer) -> CheckRes
     ids = lab.to_ids(text)
     logits = lab.trace(ids, keep=["logits"]).logits.float()  # (T, vocab)
     expected = float(torch.softmax(logits[position - 1], dim=-1)[ids[position]])
-    value = as_number(answer)
-    if value is None:
+    if as_number(answer) is None:
         return CheckResult(False, "Give one number (a float, or a one-element tensor).")
-    if math.isclose(value, expected, rel_tol=1e-4, abs_tol=1e-7):
+    if same_number(answer, expected, abs_tol=1e-7):
         return CheckResult(True, f"p = {expected:.4g}: the softmax of the logits at position {position - 1}, read at the id "
                                  f"of the token that really came next. That is exactly what lab.surprisal reports.")
     same_position = float(torch.softmax(logits[position], dim=-1)[ids[position]])
-    if math.isclose(value, same_position, rel_tol=1e-4, abs_tol=1e-7):
+    if same_number(answer, same_position, abs_tol=1e-7):
         return CheckResult(False, f"Those are the logits AT position {position}: they predict the token after it. "
                                   f"Use the position before.")
+    if hint := rounding_hint(answer, expected):
+        return CheckResult(False, hint)
     return CheckResult(False, "Take trace.logits[position - 1], softmax it, and read it at ids[position].")
 
 
