@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from gpt2lab.exercises.capstone import MISTAKES, check_forward, mistaken_forward
+from gpt2lab.exercises.capstone import MISTAKES, PROMPT, check_forward, mistaken_forward
 
 from helpers import random_lab
 
@@ -168,3 +168,46 @@ def test_a_right_answer_rounded_differently_is_not_taken_for_a_small_mistake():
     learner = {"blocks.0.mlp_out": exact_gelu["blocks.0.mlp_out"] + 1e-7 * scale}
     assert _nearest_mistake("blocks.0.mlp_out", learner, {"gelu_erf": exact_gelu},
                             _error(learner["blocks.0.mlp_out"], kit)) == "gelu_erf"
+
+
+def test_logits_of_the_wrong_shape_are_told_so_first(lab):
+    """A right forward that keeps a batch dimension is told to drop it, not that its head is untied."""
+    batched = check_forward(lambda *a: learner_forward(*a)[None], lab)
+    T, V = len(lab.to_ids(PROMPT)), lab.config.vocab_size
+    assert not batched and f"(1, {T}, {V})" in batched.message and f"({T}, {V}) was expected" in batched.message
+    assert "drop the batch dimension" in batched.message and MISTAKES["untied_head"] not in batched.message
+    transposed = check_forward(lambda *a: learner_forward(*a).T, lab)
+    assert not transposed and f"({V}, {T})" in transposed.message and "batch" not in transposed.message
+
+
+def test_a_batched_stage_is_told_to_drop_its_batch_dimension(lab):
+    def batched_stages(ids, weights, config, record):
+        def record_batched(name, x):
+            record(name, x[None])  # (1, T, d_model)
+            return x
+
+        return learner_forward(ids, weights, config, record_batched)
+
+    verdict = check_forward(batched_stages, lab)
+    assert not verdict and "'blocks.0.resid_pre'" in verdict.message and "drop the batch dimension (x[0]" in verdict.message
+
+
+def test_the_stages_are_counted_without_the_logits(lab):
+    verdict = check_forward(learner_forward, lab)
+    assert verdict and f"All {1 + 6 * lab.config.n_layer + 1} stages you recorded, and the logits" in verdict.message
+
+
+def test_right_logits_with_no_stage_recorded_do_not_pass(lab):
+    def logits_only(ids, weights, config, record):
+        return mistaken_forward(ids, weights, config)["logits"]
+
+    def own_names(ids, weights, config, record):
+        stages = mistaken_forward(ids, weights, config)
+        record("embed", stages["blocks.0.resid_pre"])
+        return stages["logits"]
+
+    for fn in (logits_only, own_names):
+        verdict = check_forward(fn, lab)
+        assert not verdict and "no stage was recorded" in verdict.message and "record(name, tensor)" in verdict.message
+        assert "you have written" not in verdict.message
+    assert "'embed'" in check_forward(own_names, lab).message

@@ -329,8 +329,13 @@ def test_capstone_odd_functions(c):
 
 def test_course_map_reads_every_way_of_naming_notebook_05():
     for right in ("5", "05", 5, np.int64(5), torch.tensor(5), 5.0, "notebook 05", "Notebook 5", "05_logits_and_sampling",
-                  "05_logits_and_sampling.ipynb", " nb05 ", "05 · Logits and sampling"):
+                  "05_logits_and_sampling.ipynb", " nb05 ", "05 · Logits and sampling", "Notebook 05: logits & sampling",
+                  "5.0", np.float64(5.0)):
         assert ex0.check_course_map(right), right
+    for several_or_none in ("5.5", 5.5, "5 or 6", "05, 06", "notebook 5 and 6", "5/6", "05 or 06_autoregressive_generation",
+                            "5 I think", "05_logits_and_sampling 2"):
+        verdict = ex0.check_course_map(several_or_none)
+        assert not verdict and "one notebook number" in verdict.message, (several_or_none, verdict.message)
     for wrong, words in (("6", "loop"), (6, "loop"), ("notebook 06", "loop"), ("07_why_this_token", "07 is about"),
                          ("Notebook 3", "03 is about"), ("12", "from the map"), (-5, "from the map"),
                          ("logits", "from the map"), ("50", "from the map")):
@@ -395,3 +400,93 @@ def test_sharp_temperature_at_the_extremes(c):
     assert "nearly flat" in ex06.check_sharp_temperature(c.logits, 1e40).message
     tie = torch.tensor([3.0, 3.0, 0.0])
     assert "tie" in ex06.check_sharp_temperature(tie, 1e-3).message
+
+
+class _Attribution:
+    """An attribution whose largest positive head share is L1 H3, and whose largest by size (negative) is L2 H0."""
+
+    token = " Mary"
+
+    def head_grid(self):
+        grid = torch.zeros(4, 4)
+        grid[1, 3], grid[2, 0], grid[3, 1] = 0.8, -2.0, 0.1
+        return grid
+
+
+def test_top_head_reads_labels_by_their_letters():
+    from gpt2lab.exercises import why_this_token as ex7
+
+    a = _Attribution()
+    for right in ((1, 3), [1, 3], torch.tensor([1, 3]), "L1 H3", "H3 L1", "h3 l1", "head 3 of layer 1", "L1H3", "l1h3",
+                  "Layer 1, Head 3", "block 1 head 3", "1.3", "(1, 3)", "1 3", "layer1head3"):
+        assert ex7.check_top_head(a, right), right
+    for wrong in ("L3 H1", "head 1 of layer 3", "3.1", "L1 H3 or L2 H0", "L1", "L1 3", "1.3.0", 1.3):
+        assert not ex7.check_top_head(a, wrong), wrong
+    assert "Swapped" in ex7.check_top_head(a, (3, 1)).message
+    assert "DOWN" in ex7.check_top_head(a, "H0 L2").message
+    assert "ONE head" in ex7.check_top_head(a, "L1 H3 or L2 H0").message
+
+
+# --- numbers a learner types: one rule, in checks.same_number --------------------------------------------------
+
+def test_same_number_is_the_value_rounded_to_the_digits_given():
+    from gpt2lab.exercises.checks import rounding_hint, same_number, typed_digits
+
+    for right in (0.51, 0.509, 0.5093, np.float32(0.509), torch.tensor(0.51), torch.tensor(0.5093, dtype=torch.float64)):
+        assert same_number(right, 0.5093), right
+    for right in (0.024, 0.0238, np.float64(0.0238)):
+        assert same_number(right, 0.02384), right
+    for wrong in (0.5, 0.508, 0.52, 0.51093, "0.51", True):
+        assert not same_number(wrong, 0.5093), wrong
+    assert not same_number(0.02, 0.02384) and not same_number(0.0239, 0.02384)
+    assert same_number(0.13, 0.125) and same_number(0.12, 0.125)  # a tie may be rounded either way
+    assert same_number(30, 30.4) and not same_number(3, 3.04)  # an int shows its digits too: 30 has 2, 3 has 1
+    assert [typed_digits(a)[1] for a in (0.5, 0.50, 1e-05, 2.384e-05, np.float32(0.1), torch.tensor(0.1))] == [1, 1, 1, 4, 1, 1]
+    assert "at least 2" in rounding_hint(0.5, 0.5093) and "at least 2" in rounding_hint(0.02, 0.02384)
+    assert "rounded to 3 significant digits" in rounding_hint(0.508, 0.5093)
+    assert rounding_hint(0.6, 0.5093) is None or "digit" in rounding_hint(0.6, 0.5093)
+    assert rounding_hint(0.50812345678, 0.5093) is None  # computed, not typed: a hint about the method fits it
+
+
+def _numeric_checkers(c):
+    """Every checker of a number a learner computes, as (name, call(answer), the right value, its stated tolerance)."""
+    from gpt2lab.exercises import how_gpt2_learned as ex9, why_this_token as ex7
+
+    probs = [step.prob for step in c.essay.steps[:3]]
+    ids = c.lab.encode(c.text)
+    logp = torch.log_softmax(c.trace.logits.double(), -1)
+    true_logp = logp[torch.arange(len(c.targets)), c.targets]
+    return [
+        ("00 ex 2", lambda a: ex0.check_first_tokens_probability(c.essay, a), math.prod(probs), False),
+        ("05 ex 1", lambda a: ex06.check_temperature_probability(c.logits, 0.5, a),
+         float(torch.softmax(c.logits.float() / 0.5, -1).max()), False),
+        ("07 ex 1", lambda a: ex7.check_probability_by_hand(c.lab, c.text, 5, a),
+         float(torch.softmax(c.trace.logits[4].float(), -1)[ids[5]]), False),
+        ("08 ex 2", lambda a: ex8.check_fp16_gib(a), 2 * 1_557_611_200 / 2**30, True),  # "to two decimals"
+        ("08 ex 3", lambda a: ex8.check_embedding_share(a), ex8.embedding_shares("gpt2")[0], False),
+        ("09 ex 1", lambda a: ex9.check_token_loss(c.trace, c.targets, 3, a), -float(logp[3, c.targets[3]]), False),
+        ("09 ex 2", lambda a: ex9.check_typical_probability(c.trace, c.targets, a), math.exp(float(true_logp.mean())), False),
+        ("10 ex 1", lambda a: ex10.check_loss_per_character(a, 3.0, 1000, 4200), 3.0 * 1000 / 4200, True),  # "within 1%"
+    ]
+
+
+def _rounded(value: float, digits: int):
+    """``value`` rounded to ``digits`` significant digits, as a learner types it (an int when it is whole)."""
+    rounded = float(f"{value:.{digits - 1}e}")
+    return int(rounded) if rounded.is_integer() else rounded
+
+
+def test_every_number_checker_accepts_the_value_rounded_and_says_how_many_digits(c):
+    for name, check, right, tolerant in _numeric_checkers(c):
+        for digits in (2, 3, 4, 6):
+            assert check(_rounded(right, digits)), (name, digits, _rounded(right, digits), right)
+        one_digit = _rounded(right, 1)
+        if isinstance(one_digit, float):  # 3.0 shows 2 digits; a whole number typed as an int shows 1
+            verdict = check(one_digit)
+            assert not verdict and "at least 2" in verdict.message, (name, one_digit, right, verdict.message)
+        if not tolerant:  # rounded wrongly in its fourth digit: told to round again, not that the method is wrong
+            mantissa, exponent = f"{right:.3e}".split("e")
+            shifted = next(t for t in (f"{float(mantissa) + d:.3f}" for d in (0.002, 0.003)) if not t.endswith("0"))
+            off = float(f"{shifted}e{exponent}")  # 4 digits shown (a trailing 0 would be lost), 2 or 3 units off
+            verdict = check(off)
+            assert not verdict and "rounded to 4 significant digits" in verdict.message, (name, off, right, verdict.message)

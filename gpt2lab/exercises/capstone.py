@@ -179,6 +179,27 @@ def _diagnose(where: list[str], given: dict, errors: dict, ids, weights, config)
     return None
 
 
+def _reshape(value: torch.Tensor, kit: torch.Tensor, name: str) -> str:
+    """What to do about ``value``'s shape when it is ``kit``'s with a batch dimension in front; else nothing."""
+    return f": drop the batch dimension ({name}[0], or {name}.squeeze(0))" if value.shape == (1, *kit.shape) else ""
+
+
+def _right(stages: list[str], given: dict, ids, tolerance: str = "") -> CheckResult:
+    """The verdict on a forward pass whose every recorded stage, and logits, equal the kit's (within ``tolerance``).
+
+    Right logits with no stage recorded are not yet the exercise: it asks for every stage, to compare them."""
+    recorded = [stage for stage in stages if stage != "logits"]
+    if not recorded:
+        other = [name for name in given if name != "logits"]
+        named = f" (the names you gave, {', '.join(map(repr, other[:3]))}, are not the kit's)" if other else ""
+        return CheckResult(False, f"Your logits equal the kit's, but no stage was recorded{named}: call record(name, "
+                                  "tensor) with each stage as you compute it, under the names of section 1's table "
+                                  "(\"blocks.0.resid_pre\", \"blocks.{i}.ln1\", ..., \"ln_final\"), so that each can be "
+                                  "compared.")
+    return CheckResult(True, f"All {len(recorded)} stages you recorded, and the logits, equal the kit's trace of "
+                             f"{len(ids)} tokens{tolerance}: you have written GPT-2's forward pass.")
+
+
 def _why(stage: str, given: dict, kit, mistake: str | None) -> str:
     """Why ``stage`` differs, in one sentence: the mistake's, a shape or type, or what the stage should be."""
     if mistake:
@@ -187,7 +208,7 @@ def _why(stage: str, given: dict, kit, mistake: str | None) -> str:
     if not isinstance(value, torch.Tensor):
         return f"record got a {type(value).__name__}, not a tensor."
     if value.shape != kit[stage].shape:
-        return f"it has shape {tuple(value.shape)}, the kit's {tuple(kit[stage].shape)}."
+        return f"it has shape {tuple(value.shape)}, the kit's {tuple(kit[stage].shape)}{_reshape(value, kit[stage], 'x')}."
     return f"it should be {STAGE_HINTS[stage.split('.')[-1]]}."
 
 
@@ -226,19 +247,20 @@ def check_forward(fn, lab, prompt: str = PROMPT) -> CheckResult:
             given.setdefault("logits", logits)
         if "logits" not in given:
             return CheckResult(False, "Return the logits, a tensor of shape (T, vocab_size).")
+        mine, kit = given["logits"], trace["logits"]
+        if isinstance(mine, torch.Tensor) and mine.shape != kit.shape:  # before any number: a shape says what to fix
+            return CheckResult(False, f"Your logits have shape {tuple(mine.shape)}, where (T, vocab_size) = "
+                                      f"{tuple(kit.shape)} was expected{_reshape(mine, kit, 'logits')}.")
         stages = [stage for stage in checked_stages(config.n_layer) if stage in given]
         errors = {stage: _error(given[stage], trace[stage]) for stage in stages}
         failing = next((stage for stage in stages if not _close(given[stage], trace[stage])), None)
         start = next((stage for stage in stages if errors[stage] > ROUNDING), None)
         if start is None:
-            return CheckResult(True, f"All {len(stages)} stages you recorded, and the logits, equal the kit's trace of "
-                                     f"{len(ids)} tokens: you have written GPT-2's forward pass.")
+            return _right(stages, given, ids)
         # where the difference starts; else where it fails, or at the logits (a post-LN forward has no ln1 to compare)
         mistake = _diagnose([start] + [failing] * (failing is not None) + ["logits"], given, errors, ids, weights, config)
         if failing is None and mistake is None:  # small differences no known mistake explains: rounding, done another way
-            return CheckResult(True, f"All {len(stages)} stages you recorded, and the logits, equal the kit's trace of "
-                                     f"{len(ids)} tokens (to within {max(errors.values()):.0e} of each stage's largest "
-                                     "value): you have written GPT-2's forward pass.")
+            return _right(stages, given, ids, f" (to within {max(errors.values()):.0e} of each stage's largest value)")
         if mistake is None and start == "logits" and "ln_final" in given:  # ln_final was right: the head is not
             mistake = "untied_head"
         where = f"First difference at {start!r}"

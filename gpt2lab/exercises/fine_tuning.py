@@ -12,7 +12,8 @@ import re
 import torch
 
 from gpt2lab.training.classify import Classifier, LabelledData, last_token_positions
-from gpt2lab.exercises.checks import NOT_TEXT, CheckResult, as_number, as_wholes, checker, is_text, not_answered
+from gpt2lab.exercises.checks import (NOT_TEXT, CheckResult, as_number, as_wholes, checker, is_text, not_answered,
+                                      rounding_hint, same_number)
 
 
 def normalised_sentence(text: str) -> str:
@@ -27,25 +28,28 @@ def normalised_sentence(text: str) -> str:
 @checker
 def check_loss_per_character(answer, loss: float, n_tokens: int, n_chars: int) -> CheckResult:
     """Exercise 1: a loss of ``loss`` nats per token, over a text of ``n_tokens`` tokens and ``n_chars`` characters,
-    as nats per character (within 1%): the total, ``loss * n_tokens``, spread over the characters instead."""
+    as nats per character (within 1%, or typed to the digits :func:`~gpt2lab.exercises.checks.same_number` accepts):
+    the total, ``loss * n_tokens``, spread over the characters instead."""
     if answer is None:
         return not_answered("Set answer to one number: nats per character.")
     value = as_number(answer)  # a float, a NumPy scalar or a 0-d tensor
     if value is None:
         return CheckResult(False, "Give the loss per character as one number, such as 1.2.")
     right = loss * n_tokens / n_chars
-    close = lambda a, b: abs(a - b) <= 0.01 * abs(b)  # noqa: E731
-    if close(value, right):
+    close = lambda a, b: same_number(a, b, rel_tol=0.01)  # noqa: E731  (the loss it starts from is printed rounded)
+    if close(answer, right):
         return CheckResult(True, f"{loss:.3f} nats x {n_tokens:,} tokens / {n_chars:,} characters = {right:.3f} nats per "
                                  "character: a measure that no longer depends on how long the tokens are, so models "
                                  "with different tokenizers can be compared on it.")
-    if close(value, loss * n_chars / n_tokens):
+    if close(answer, loss * n_chars / n_tokens):
         return CheckResult(False, "Upside down: the total loss is loss x tokens; spread it over the characters (divide by "
                                   "them).")
-    if close(value, loss):
+    if close(answer, loss):
         return CheckResult(False, "That is the loss per token; a token here is several characters long.")
-    if close(value, math.exp(loss)) or close(value, math.exp(right)):
+    if close(answer, math.exp(loss)) or close(answer, math.exp(right)):
         return CheckResult(False, "That is a perplexity; the question asks for the loss, in nats.")
+    if hint := rounding_hint(answer, right):
+        return CheckResult(False, hint)
     return CheckResult(False, "Multiply the loss per token by the number of tokens (the whole text's loss), then divide "
                               "by the number of characters.")
 

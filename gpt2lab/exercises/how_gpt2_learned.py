@@ -10,7 +10,7 @@ import math
 
 import torch
 
-from gpt2lab.exercises.checks import CheckResult, as_number, checker, not_answered
+from gpt2lab.exercises.checks import CheckResult, as_number, checker, not_answered, rounding_hint, same_number
 
 
 @checker
@@ -18,21 +18,22 @@ def check_token_loss(trace, targets, position: int, answer) -> CheckResult:
     """Exercise 1: the loss at ``position``: minus the log-probability the model gave the true next token."""
     if answer is None:
         return not_answered("Set answer to one number: -log_softmax(trace.logits[position])[targets[position]].")
-    answer = as_number(answer)
-    if answer is None:
+    if as_number(answer) is None:
         return CheckResult(False, "Give one number (a float or a one-number tensor).")
     logp = torch.log_softmax(trace.logits[position].double(), -1)  # (vocab,)
     true_id = int(targets[position])
     expected = -logp[true_id].item()
-    if abs(answer - expected) < 1e-3 * max(1.0, expected):
+    if same_number(answer, expected):
         return CheckResult(True, f"{expected:.3f} nats: the model gave the true next token a probability of "
                                  f"{math.exp(-expected):.2%}.")
-    if abs(answer + expected) < 1e-3 * max(1.0, expected):
+    if same_number(answer, -expected):
         return CheckResult(False, "Right size, wrong sign: the loss is MINUS the log-probability (a positive number).")
-    if abs(answer - math.exp(-expected)) < 1e-4:
+    if same_number(answer, math.exp(-expected)):
         return CheckResult(False, "That is the probability itself; the loss is minus its logarithm.")
-    if abs(answer + logp[int(trace.ids[position])].item()) < 1e-3 * max(1.0, expected):
+    if same_number(answer, -logp[int(trace.ids[position])].item()):
         return CheckResult(False, "That scores the token AT the position; the target is the NEXT one, targets[position].")
+    if hint := rounding_hint(answer, expected):
+        return CheckResult(False, hint)
     return CheckResult(False, "Take the log-softmax of the logits at that position and read it at the target id.")
 
 
@@ -52,17 +53,18 @@ def check_typical_probability(trace, targets, answer) -> CheckResult:
     true_logp = logp[torch.arange(len(targets), device=logp.device), torch.as_tensor(targets).to(logp.device)]  # (T,)
     loss = -true_logp.mean().item()
     expected = math.exp(-loss)
-    close = lambda a, b: math.isclose(a, b, rel_tol=1e-3, abs_tol=1e-9)  # noqa: E731
-    if close(value, expected):
+    if same_number(answer, expected):
         return CheckResult(True, f"exp(-{loss:.3f}) = {expected:.4f}, one over the perplexity {math.exp(loss):.1f}: the "
                                  "loss averages log-probabilities, so undoing the log gives their geometric mean.")
-    if close(value, math.exp(loss)):
+    if same_number(answer, math.exp(loss)):
         return CheckResult(False, "That is the perplexity, exp(+loss); the probability is one over it.")
-    if close(value, true_logp.exp().mean().item()):
+    if same_number(answer, true_logp.exp().mean().item()):
         return CheckResult(False, "That is the plain average of the probabilities; the loss averages their LOGARITHMS, "
                                   "so undo the log of the mean loss: exp(-loss).")
-    if close(value, loss):
+    if same_number(answer, loss):
         return CheckResult(False, "That is the loss itself; turn it back into a probability with exp(-loss).")
     if not 0 <= value <= 1:
         return CheckResult(False, f"A probability lies between 0 and 1; {value:g} does not.")
+    if hint := rounding_hint(answer, expected):
+        return CheckResult(False, hint)
     return CheckResult(False, "The loss is minus the mean log-probability: undo the minus and the log.")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from gpt2lab.analysis.model_sizes import FAMILY, count_parameters
-from gpt2lab.exercises.checks import CheckResult, as_number, as_whole, checker, not_answered
+from gpt2lab.exercises.checks import CheckResult, as_number, as_whole, checker, not_answered, rounding_hint, same_number
 
 
 @checker
@@ -32,15 +32,17 @@ def check_fp16_gib(answer: float | None, name: str = "gpt2-xl") -> CheckResult:
         return not_answered("Set answer to a number of GiB, such as 1.23.")
     total = count_parameters(FAMILY[name]).total
     expected = 2 * total / 2**30
-    answer = as_number(answer)
-    if answer is None:
+    value = as_number(answer)
+    if value is None:
         return CheckResult(False, "Give one number of GiB, such as 1.23.")
-    if abs(answer - expected) < 0.006:
+    if same_number(answer, expected, abs_tol=0.006):  # "to two decimals"
         return CheckResult(True, f"{expected:.2f} GiB: 2 bytes for each of {total:,} parameters.")
-    if abs(answer - 2 * expected) < 0.012:
+    if same_number(answer, 2 * expected, abs_tol=0.012):
         return CheckResult(False, "That is the fp32 size (4 bytes a parameter); fp16 takes 2.")
-    if abs(answer - 2 * total / 1e9) < 0.006:
+    if same_number(answer, 2 * total / 1e9, abs_tol=0.006):
         return CheckResult(False, "That is in GB (10**9 bytes); a GiB is 2**30 bytes.")
+    if hint := rounding_hint(answer, expected):
+        return CheckResult(False, hint)
     return CheckResult(False, "Parameters x 2 bytes, divided by 2**30.")
 
 
@@ -54,20 +56,23 @@ def embedding_shares(name: str) -> tuple[float, float]:
 def check_embedding_share(answer: float | None, name: str = "gpt2") -> CheckResult:
     """Exercise 3: the fraction of ``name``'s parameters in the token embedding (0 to 1, two decimals).
 
-    Two decimals of the right share pass (for GPT-2 small 0.31 of 0.3102); the token and position embeddings
-    counted together (0.3165, "0.32" or "0.316") get their own hint.
+    The share rounded to two significant digits or more passes (for GPT-2 small 0.31 or 0.310 of 0.3102, see
+    :func:`~gpt2lab.exercises.checks.same_number`); the token and position embeddings counted together (0.3165,
+    "0.32" or "0.316") get their own hint.
     """
     if answer is None:
         return not_answered("Set answer to a fraction between 0 and 1, such as 0.25.")
     expected, with_positions = embedding_shares(name)
-    answer = as_number(answer)
-    if answer is None:
+    value = as_number(answer)
+    if value is None:
         return CheckResult(False, "Give one number, a fraction between 0 and 1.")
-    if round(answer, 2) == round(expected, 2) and abs(answer - expected) < abs(answer - with_positions):
+    if same_number(answer, expected) and abs(value - expected) < abs(value - with_positions):
         return CheckResult(True, f"{expected:.4f}: in the smallest GPT-2, this share of the model is its vocabulary table.")
-    if abs(answer - with_positions) < 0.002 or round(answer, 2) == round(with_positions, 2):
+    if abs(value - with_positions) < 0.002 or same_number(answer, with_positions):
         return CheckResult(False, "That counts the position embedding too; the question asks for the token embedding "
                                   "alone (vocab_size x d_model).")
-    if 1 < answer <= 100 and abs(answer / 100 - expected) < 0.006:
+    if 1 < value <= 100 and abs(value / 100 - expected) < 0.006:
         return CheckResult(False, "That is a percentage; give the fraction between 0 and 1.")
+    if hint := rounding_hint(answer, expected):
+        return CheckResult(False, hint)
     return CheckResult(False, "vocab_size x d_model, divided by the total parameter count.")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 
 from gpt2lab.generation.sampling import SamplingSettings, filter_distribution
-from gpt2lab.exercises.checks import CheckResult, as_number, as_whole, checker, not_answered
+from gpt2lab.exercises.checks import CheckResult, as_number, as_whole, checker, not_answered, rounding_hint, same_number
 
 
 @checker
@@ -17,18 +17,19 @@ def check_temperature_probability(logits: torch.Tensor, temperature: float, answ
     """Exercise 1: the probability of the most likely token at ``temperature``, computed by hand."""
     if answer is None:
         return not_answered("Set answer to a float: softmax(logits / temperature), then its largest value.")
-    answer = as_number(answer)  # a float, a NumPy scalar or a one-number tensor
-    if answer is None:
+    if as_number(answer) is None:  # a float, a NumPy scalar or a one-number tensor is a number
         return CheckResult(False, "Give one number, a probability between 0 and 1.")
     expected = float(torch.softmax(logits.float() / temperature, -1).max())
     plain = float(torch.softmax(logits.float(), -1).max())
-    if abs(answer - expected) < 1e-4:
+    if same_number(answer, expected):
         return CheckResult(True, f"{expected:.4f} at temperature {temperature:g}, against {plain:.4f} at temperature 1: "
                                  f"{'sharper' if temperature < 1 else 'flatter'}.")
-    if abs(answer - plain) < 1e-4:
+    if same_number(answer, plain):
         return CheckResult(False, "That is the probability at temperature 1; divide the logits by the temperature first.")
-    if abs(answer - float(torch.softmax(logits.float() * temperature, -1).max())) < 1e-4:
+    if same_number(answer, float(torch.softmax(logits.float() * temperature, -1).max())):
         return CheckResult(False, "You multiplied by the temperature; divide by it.")
+    if hint := rounding_hint(answer, expected):
+        return CheckResult(False, hint)
     return CheckResult(False, "Compute torch.softmax(logits / temperature, dim=-1).max().")
 
 

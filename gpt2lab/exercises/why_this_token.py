@@ -6,12 +6,10 @@ Each checker takes the learner's answer (``None`` while unanswered) and what it 
 
 from __future__ import annotations
 
-import math
-import re
-
 import torch
 
-from gpt2lab.exercises.checks import CheckResult, as_number, as_whole, as_wholes, checker, not_answered
+from gpt2lab.exercises.checks import (CheckResult, as_head, as_number, as_whole, checker, not_answered, rounding_hint,
+                                      same_number)
 
 
 @checker
@@ -22,41 +20,37 @@ def check_probability_by_hand(lab, text: str, position: int, answer) -> CheckRes
     ids = lab.to_ids(text)
     logits = lab.trace(ids, keep=["logits"]).logits.float()  # (T, vocab)
     expected = float(torch.softmax(logits[position - 1], dim=-1)[ids[position]])
-    value = as_number(answer)
-    if value is None:
+    if as_number(answer) is None:
         return CheckResult(False, "Give one number (a float, or a one-element tensor).")
-    if math.isclose(value, expected, rel_tol=1e-4, abs_tol=1e-7):
+    if same_number(answer, expected, abs_tol=1e-7):
         return CheckResult(True, f"p = {expected:.4g}: the softmax of the logits at position {position - 1}, read at the id "
                                  f"of the token that really came next. That is exactly what lab.surprisal reports.")
     same_position = float(torch.softmax(logits[position], dim=-1)[ids[position]])
-    if math.isclose(value, same_position, rel_tol=1e-4, abs_tol=1e-7):
+    if same_number(answer, same_position, abs_tol=1e-7):
         return CheckResult(False, f"Those are the logits AT position {position}: they predict the token after it. "
                                   f"Use the position before.")
+    if hint := rounding_hint(answer, expected):
+        return CheckResult(False, hint)
     return CheckResult(False, "Take trace.logits[position - 1], softmax it, and read it at ids[position].")
-
-
-def _as_head(answer) -> tuple[int, int] | None:
-    """A head as (layer, head): from a pair of whole numbers, or from a label such as "L1 H3" or "layer 1, head 3"."""
-    if isinstance(answer, str):
-        numbers = re.findall(r"\d+", answer)
-        return (int(numbers[0]), int(numbers[1])) if len(numbers) == 2 else None
-    pair = as_wholes(answer)
-    return tuple(pair) if pair is not None and len(pair) == 2 else None
 
 
 @checker
 def check_top_head(attribution, answer) -> CheckResult:
     """Exercise 2: the head with the largest positive direct share of the logit in ``attribution``."""
     if answer is None:
-        return not_answered('Set answer to a head, as (layer, head) or a label like "L1 H3".')
-    head = _as_head(answer)
+        return not_answered('Set answer to a head, as (layer, head) or a label like "L1 H3" or "1.3".')
+    head = as_head(answer)
     if head is None:
-        return CheckResult(False, 'Give a head as (layer, head), like (1, 3), or as a label like "L1 H3".')
+        return CheckResult(False, 'Give ONE head as (layer, head), like (1, 3), or as a label like "L1 H3" or "1.3" '
+                                  '(layer.head).')
     grid = attribution.head_grid()  # (n_layer, n_head)
     best = divmod(int(grid.argmax()), grid.shape[1])
     if head == best:
         return CheckResult(True, f"L{best[0]} H{best[1]} adds {float(grid[best]):+.3f} to the logit of "
                                  f"{attribution.token!r} directly: more than any other head.")
+    if not isinstance(answer, str) and head[::-1] == best:
+        return CheckResult(False, f"Swapped? A pair is read as (layer, head): ({head[0]}, {head[1]}) is L{head[0]} H{head[1]}, "
+                                  "so give the layer first (or label each number, with L and H).")
     if not (0 <= head[0] < grid.shape[0] and 0 <= head[1] < grid.shape[1]):
         return CheckResult(False, f"This model has layers 0 to {grid.shape[0] - 1} and heads 0 to {grid.shape[1] - 1}.")
     if head == divmod(int(grid.abs().argmax()), grid.shape[1]):
