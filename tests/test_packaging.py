@@ -164,8 +164,10 @@ def test_ctrl_c_stops_the_course_and_its_jupyterlab(tmp_path):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     env = dict(os.environ, HF_HUB_OFFLINE="1", JUPYTER_CONFIG_DIR=str(tmp_path / "config"), PYTHONPATH=str(ROOT))
+    # started with SIGINT ignored, as a script's background job inherits it: Ctrl-C must still stop the course
     proc = subprocess.Popen([sys.executable, "-m", "gpt2lab", "course", "--no-browser", "--port", str(port), str(tmp_path / "c")],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=tmp_path)
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=tmp_path,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
     lines = []
     try:
         for line in proc.stdout:  # JupyterLab logs little before it answers; the command prints its address then
@@ -177,8 +179,7 @@ def test_ctrl_c_stops_the_course_and_its_jupyterlab(tmp_path):
         assert address.startswith(f"http://127.0.0.1:{port}/lab/tree/00_start_here.ipynb?token=")
         urllib.request.urlopen(f"http://127.0.0.1:{port}/api/status?token={token}", timeout=5)
         proc.send_signal(signal.SIGINT)  # what Ctrl-C in the terminal sends
-        rest = proc.stdout.read()  # to the end: the command and JupyterLab have exited
-        proc.wait(timeout=30)
+        rest = proc.communicate(timeout=60)[0]  # to the end: the command and JupyterLab have exited
     finally:
         if proc.poll() is None:
             proc.kill()

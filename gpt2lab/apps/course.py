@@ -231,7 +231,9 @@ def main(argv: list[str] | None = None, prog: str = "gpt2lab course") -> int:
     token = secrets.token_hex(24)
     proc = subprocess.Popen(jupyterlab_command(folder, port, token, open_browser=not args.no_browser),
                             cwd=folder, env=prepare_lab(folder), start_new_session=True)  # its own session: Ctrl-C reaches us, and we stop it
-    stopping = signal.signal(signal.SIGTERM, interrupt)  # `kill PID` stops JupyterLab too, like Ctrl-C
+    # Ctrl-C (SIGINT) and `kill PID` (SIGTERM) stop JupyterLab; SIGINT set explicitly, because a command started
+    # in the background by a script inherits SIGINT ignored, and then Ctrl-C would do nothing
+    stopping = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         base = f"http://{HOST}:{port}"
         if not wait_until_serving(base, token, proc):
@@ -245,7 +247,8 @@ def main(argv: list[str] | None = None, prog: str = "gpt2lab course") -> int:
         return 0
     finally:
         stop(proc)
-        signal.signal(signal.SIGTERM, stopping)
+        for sig, handler in stopping.items():
+            signal.signal(sig, handler)
 
 
 if __name__ == "__main__":
