@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from unittest import mock
 from pathlib import Path
 
 import pytest
@@ -28,19 +29,10 @@ def pytest_runtest_call(item):
         return (yield)
     from gpt2lab.strict_device import kernel_environment
 
-    env = kernel_environment()
-    saved = {name: os.environ.get(name) for name in env}
-    os.environ.update(env)
     before = kit_temp_folders()
-    try:
+    with mock.patch.dict(os.environ, kernel_environment()):  # set around the run, then restored
         result = yield  # raises what the notebook raised
-        left = sorted(kit_temp_folders() - before)
-        if left:
-            pytest.fail(f"{item.path.name} left temporary folders behind: {left}", pytrace=False)
-        return result
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+    left = sorted(kit_temp_folders() - before)
+    if left:
+        pytest.fail(f"{item.path.name} left temporary folders behind: {left}", pytrace=False)
+    return result

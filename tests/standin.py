@@ -100,6 +100,7 @@ def run_notebook(path: str | Path, timeout: int = 900, **env: str) -> NotebookRu
     cell at the end) and what the cells printed."""
     import os
     import time
+    from unittest import mock
 
     import nbformat
     from nbclient import NotebookClient
@@ -107,18 +108,10 @@ def run_notebook(path: str | Path, timeout: int = 900, **env: str) -> NotebookRu
     path = Path(path)
     nb = nbformat.read(path, as_version=4)
     nb.cells.append(nbformat.v4.new_code_cell(PEAK_MEMORY_CELL))
-    saved = {name: os.environ.get(name) for name in env}
-    os.environ.update(env)  # the kernel is a child process: it starts with this environment
-    try:
+    with mock.patch.dict(os.environ, env):  # the kernel is a child process: it starts with this environment
         start = time.perf_counter()
         NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
         seconds = time.perf_counter() - start
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
     last = "".join(output.get("text", "") for output in nb.cells[-1].outputs)
     printed = "".join(output.get("text", "") for cell in nb.cells[:-1] if cell.cell_type == "code" for output in cell.outputs)
     return NotebookRun(seconds, 1024 * int(last.split()[1]) if last.startswith("VmHWM") else 0, printed)
